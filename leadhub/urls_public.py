@@ -1,0 +1,11 @@
+"""URLs of the public schema: the system admin and the health page."""
+from django.contrib import admin
+from django.urls import path
+
+from leadhub import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", views.public_home, name="public-home"),
+]

@@ -1,0 +1,44 @@
+import logging
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+
+logger = logging.getLogger(__name__)
+
+
+def healthz(request):
+    """200 when the database and the cache answer, 503 naming the failing part."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means "down"
+        logger.warning("health: database check failed: %s", exc)
+        checks["database"] = "error"
+    try:
+        cache.set("healthz", "ok", 10)
+        checks["cache"] = "ok" if cache.get("healthz") == "ok" else "error"
+    except Exception as exc:
+        logger.warning("health: cache check failed: %s", exc)
+        checks["cache"] = "error"
+    failing = [name for name, state in checks.items() if state != "ok"]
+    body = {
+        "status": "ok" if not failing else "error",
+        "tenant": connection.schema_name,
+        "checks": checks,
+    }
+    if failing:
+        body["failing"] = failing
+    return JsonResponse(body, status=503 if failing else 200)
+
+
+def unknown_host(request):
+    host = request.get_host().split(":")[0]
+    return render(request, "404_host.html", {"host": host}, status=404)
+
+
+def public_home(request):
+    return render(request, "public_home.html")

@@ -1,0 +1,29 @@
+from django.conf import settings
+from django.db import models
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: lead transitions and edits, reviews, merges, settings, keys, exports."""
+
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    object_type = models.CharField(max_length=50, default="lead")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    action = models.CharField(max_length=50)
+    actor = models.CharField(max_length=150, help_text="user:<email>, api_key:<prefix>, pipeline, system")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20, blank=True, default="")
+    changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
+    note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "created_at"], name="audit_lead_idx"),
+            models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
+            models.Index(fields=["action", "created_at"], name="audit_action_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action} {self.object_type}:{self.object_id}"

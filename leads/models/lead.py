@@ -1,0 +1,130 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    NORMALIZED = "normalized", "Normalized"
+    DUPLICATE = "duplicate", "Duplicate"
+    ENRICHED = "enriched", "Enriched"
+    VERIFIED = "verified", "Verified"
+    PENDING_REVIEW = "pending_review", "Pending review"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    EXPORTED = "exported", "Exported"
+    ERROR = "error", "Error"
+    ARCHIVED = "archived", "Archived"
+
+
+# Statuses a lead can still be merged into (not a duplicate or archived).
+SURVIVING_STATUSES = [s for s in LeadStatus.values if s not in (LeadStatus.DUPLICATE, LeadStatus.ARCHIVED)]
+
+# The contact fields a person may edit; everything else is derived or managed.
+CONTACT_FIELDS = (
+    "email", "first_name", "last_name", "full_name", "phone", "company", "title", "website",
+    "linkedin_url", "street", "city", "state", "postal_code", "country",
+)
+
+
+class Lead(models.Model):
+    # What arrived, exactly as received (never modified).
+    raw = models.JSONField(default=dict)
+    source = models.CharField(max_length=100, default="api")
+    external_id = models.CharField(max_length=255, blank=True, default="")
+    batch = models.ForeignKey("leads.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+
+    # Editable contact fields.
+    email = models.CharField(max_length=320, blank=True, default="")
+    first_name = models.CharField(max_length=150, blank=True, default="")
+    last_name = models.CharField(max_length=150, blank=True, default="")
+    full_name = models.CharField(max_length=300, blank=True, default="")
+    phone = models.CharField(max_length=64, blank=True, default="")
+    company = models.CharField(max_length=300, blank=True, default="")
+    title = models.CharField(max_length=300, blank=True, default="")
+    website = models.CharField(max_length=500, blank=True, default="")
+    linkedin_url = models.CharField(max_length=500, blank=True, default="")
+    street = models.CharField(max_length=300, blank=True, default="")
+    city = models.CharField(max_length=150, blank=True, default="")
+    state = models.CharField(max_length=150, blank=True, default="")
+    postal_code = models.CharField(max_length=32, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    custom_fields = models.JSONField(default=dict, blank=True)
+
+    # Derived by normalization: display values and flags in `normalized`,
+    # match keys in their own indexed columns.
+    normalized = models.JSONField(default=dict, blank=True)
+    email_key = models.CharField(max_length=320, blank=True, default="")
+    phone_key = models.CharField(max_length=32, blank=True, default="")
+    linkedin_key = models.CharField(max_length=200, blank=True, default="")
+    company_key = models.CharField(max_length=300, blank=True, default="")
+    domain = models.CharField(max_length=255, blank=True, default="")
+    name_key = models.CharField(max_length=100, blank=True, default="", help_text="fuzzy-match blocking key")
+    seniority = models.CharField(max_length=20, blank=True, default="")
+    department = models.CharField(max_length=30, blank=True, default="")
+    country_code = models.CharField(max_length=2, blank=True, default="")
+
+    # Life cycle.
+    status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates")
+    possible_duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates")
+    merge_history = models.JSONField(default=list, blank=True)
+
+    score = models.SmallIntegerField(null=True, blank=True)
+    score_breakdown = models.JSONField(default=list, blank=True)
+
+    enrichment = models.JSONField(default=dict, blank=True)
+    enriched_at = models.DateTimeField(null=True, blank=True)
+    verification = models.JSONField(default=dict, blank=True)
+    verification_status = models.CharField(max_length=20, blank=True, default="")
+    verified_at = models.DateTimeField(null=True, blank=True)
+
+    error_stage = models.CharField(max_length=30, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    # Lease held by a worker while it processes the lead.
+    claimed_by = models.CharField(max_length=100, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    review_note = models.TextField(blank=True, default="")
+
+    exported_at = models.DateTimeField(null=True, blank=True)
+    export_destination = models.CharField(max_length=200, blank=True, default="")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], condition=~Q(external_id=""), name="lead_source_external_id_uniq"
+            ),
+            models.UniqueConstraint(
+                fields=["email_key"],
+                condition=~Q(email_key="") & Q(status__in=SURVIVING_STATUSES),
+                name="lead_surviving_email_key_uniq",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-score"], name="lead_status_score_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx"),
+            models.Index(fields=["created_at"], name="lead_created_idx"),
+            models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
+            models.Index(fields=["batch"], name="lead_batch_idx"),
+            models.Index(fields=["email_key"], name="lead_email_key_idx"),
+            models.Index(fields=["phone_key"], name="lead_phone_key_idx", condition=~Q(phone_key="")),
+            models.Index(fields=["linkedin_key"], name="lead_linkedin_key_idx", condition=~Q(linkedin_key="")),
+            models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
+            models.Index(fields=["domain"], name="lead_domain_idx", condition=~Q(domain="")),
+            models.Index(fields=["name_key"], name="lead_name_key_idx", condition=~Q(name_key="")),
+        ]
+
+    def __str__(self):
+        who = self.email or self.full_name or " ".join(p for p in (self.first_name, self.last_name) if p) or self.company
+        return f"Lead {self.pk}: {who}"

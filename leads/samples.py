@@ -1,0 +1,21 @@
+"""Sample leads for the demo tenant."""
+from leads.models import Lead
+
+SAMPLE_ROWS = [
+    {"email": "Jane.Doe@Acme.com", "first_name": "jane", "last_name": "doe", "company": "Acme Inc.", "title": "VP of Sales", "phone": "(415) 555-0101"},
+    {"email": "bob.smith@globex.io", "full_name": "Bob Smith", "company": "Globex LLC", "title": "Head of Marketing"},
+    {"email": "maria.garcia+news@gmail.com", "first_name": "Maria", "last_name": "Garcia", "phone": "+34 612 345 678", "country": "Spain"},
+    {"email": "info@initech.com", "company": "Initech", "website": "https://www.initech.com/about"},
+    {"email": "o.brien@umbrella.co.uk", "full_name": "SEAN O'BRIEN", "company": "Umbrella Ltd", "title": "CTO", "country": "UK"},
+    {"email": "wei.zhang@hooli.com", "first_name": "Wei", "last_name": "Zhang", "company": "Hooli", "title": "Software Engineer"},
+    {"email": "anna.van.der.berg@stark.nl", "full_name": "anna van der berg", "company": "Stark Industries B.V.", "title": "Director of Operations"},
+    {"email": "jane.doe@acme.com", "first_name": "Jane", "last_name": "Doe", "company": "ACME", "title": "VP Sales"},
+    {"linkedin_url": "https://www.linkedin.com/in/carlos-ruiz/", "full_name": "Carlos Ruiz", "company": "Wayne Enterprises"},
+    {"email": "sales@mailinator.com", "company": "Throwaway Co"},
+]
+
+
+def create_sample_leads() -> int:
+    leads = [Lead(raw=row, source="demo", **row) for row in SAMPLE_ROWS]
+    Lead.objects.bulk_create(leads)
+    return len(leads)

@@ -1,0 +1,1 @@
+# One module per topic; import every model here so Django finds it.

@@ -1,0 +1,102 @@
+"""Provisioning tenants: one schema, one domain and one admin user per customer."""
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.models import Domain, Tenant
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+RESERVED_SLUGS = {"public", "information_schema", "www", "admin", "api", "static", "media"}
+ROLE_NAMES = ("admin", "reviewer", "viewer")
+
+
+class TenantError(Exception):
+    """A provisioning request that cannot be honoured; the message is for the user."""
+
+
+@dataclass
+class ProvisionedTenant:
+    tenant: Tenant
+    domain: str
+    admin_email: str
+    admin_password: str | None  # None when the admin already existed
+
+
+def ensure_public_tenant() -> Tenant:
+    """The public tenant and its host names, created when missing."""
+    with schema_context(get_public_schema_name()):
+        tenant, _ = Tenant.objects.get_or_create(
+            schema_name=get_public_schema_name(), defaults={"name": "LeadHub"}
+        )
+        for index, host in enumerate(settings.PUBLIC_DOMAINS):
+            Domain.objects.get_or_create(
+                domain=host, defaults={"tenant": tenant, "is_primary": index == 0}
+            )
+        return tenant
+
+
+def validate_slug(slug: str) -> None:
+    if slug in RESERVED_SLUGS or slug.startswith("pg_"):
+        raise TenantError(f"'{slug}' is a reserved name")
+    if not SLUG_RE.match(slug):
+        raise TenantError(
+            f"invalid slug '{slug}': use 2-41 lowercase letters, digits or underscores, starting with a letter"
+        )
+
+
+def tenant_create(
+    *,
+    slug: str,
+    name: str,
+    domain: str,
+    admin_email: str,
+    admin_password: str | None = None,
+    plan: str = Tenant.Plan.STARTER,
+    lead_quota: int | None = None,
+) -> ProvisionedTenant:
+    """Create the tenant's schema (migrated), its primary domain and its admin user.
+
+    Raises TenantError, before anything is created, for a bad or taken slug or domain.
+    """
+    validate_slug(slug)
+    domain = domain.strip().lower()
+    if not domain:
+        raise TenantError("a domain is required")
+    with schema_context(get_public_schema_name()):
+        ensure_public_tenant()
+        if Tenant.objects.filter(schema_name=slug).exists():
+            raise TenantError(f"slug '{slug}' is already taken")
+        if Domain.objects.filter(domain=domain).exists():
+            raise TenantError(f"domain '{domain}' is already taken")
+        extra = {"lead_quota": lead_quota} if lead_quota is not None else {}
+        # Schema creation runs migrations; keep tenant, domain and schema together.
+        with transaction.atomic():
+            tenant = Tenant(schema_name=slug, name=name or slug, plan=plan, **extra)
+            tenant.save()
+            Domain.objects.create(domain=domain, tenant=tenant, is_primary=True)
+    password = admin_password or secrets.token_urlsafe(12)
+    with schema_context(slug):
+        _ensure_roles()
+        user_create_admin(email=admin_email, password=password)
+    return ProvisionedTenant(tenant, domain, admin_email, password)
+
+
+def _ensure_roles() -> None:
+    for role in ROLE_NAMES:
+        Group.objects.get_or_create(name=role)
+
+
+def user_create_admin(*, email: str, password: str):
+    """A tenant admin: staff (Django admin of its own schema) and in the 'admin' role."""
+    User = get_user_model()
+    user = User.objects.create_user(
+        username=email.lower(), email=email.lower(), password=password, is_staff=True, is_superuser=True
+    )
+    user.groups.add(Group.objects.get(name="admin"))
+    return user

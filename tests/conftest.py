@@ -1,0 +1,86 @@
+"""Shared fixtures: two tenants created once per session, and clients on their hosts.
+
+``tenant_a`` lives at ``a.localhost``, ``tenant_b`` at ``b.localhost``; each has an
+admin user ``admin@a.test`` / ``admin@b.test`` with password ``pw-admin-123``.
+"""
+import pytest
+from django.db import connection
+from django.test import Client
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from tenants.models import Tenant
+
+PASSWORD = "pw-admin-123"
+TENANTS = {"tenant_a": "a.localhost", "tenant_b": "b.localhost"}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    from tenants.services import tenant_create
+
+    with django_db_blocker.unblock():
+        for slug, host in TENANTS.items():
+            if not Tenant.objects.filter(schema_name=slug).exists():
+                tenant_create(slug=slug, name=slug.replace("_", " ").title(), domain=host,
+                              admin_email=f"admin@{host[0]}.test", admin_password=PASSWORD)
+        connection.set_schema_to_public()
+
+
+@pytest.fixture
+def public_schema(db):
+    with schema_context(get_public_schema_name()):
+        yield
+
+
+def _tenant(slug):
+    with schema_context(get_public_schema_name()):
+        return Tenant.objects.get(schema_name=slug)
+
+
+@pytest.fixture
+def tenant_a(db):
+    return _tenant("tenant_a")
+
+
+@pytest.fixture
+def tenant_b(db):
+    return _tenant("tenant_b")
+
+
+@pytest.fixture
+def in_tenant_a(tenant_a):
+    """Run the test body inside tenant A's schema."""
+    with schema_context("tenant_a"):
+        yield tenant_a
+
+
+@pytest.fixture
+def in_tenant_b(tenant_b):
+    with schema_context("tenant_b"):
+        yield tenant_b
+
+
+@pytest.fixture
+def client_a(tenant_a):
+    return Client(HTTP_HOST=TENANTS["tenant_a"])
+
+
+@pytest.fixture
+def client_b(tenant_b):
+    return Client(HTTP_HOST=TENANTS["tenant_b"])
+
+
+@pytest.fixture
+def public_client(db):
+    return Client(HTTP_HOST="localhost")
+
+
+@pytest.fixture(autouse=True)
+def _back_to_public():
+    """Requests leave the connection on the last tenant's schema; start each test on public."""
+    yield
+    if connection.connection is not None or True:
+        try:
+            connection.set_schema_to_public()
+        except Exception:
+            pass
