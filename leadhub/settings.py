@@ -61,6 +61,7 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "rest_framework_api_key",
     "leads",
     "processing",
 ]

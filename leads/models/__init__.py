@@ -1,4 +1,5 @@
 # One module per topic; import every model here so Django finds it.
+from leads.models.apikey import ApiKey  # noqa: F401
 from leads.models.audit import AuditEvent  # noqa: F401
 from leads.models.batch import ImportBatch, ImportRowError  # noqa: F401
 from leads.models.lead import Lead, LeadStatus  # noqa: F401
