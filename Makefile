@@ -19,7 +19,7 @@ install: $(VENV)/.installed
 
 migrate: install
 	$(DEV) $(PY) manage.py migrate_schemas --noinput
-	@if [ -z "$$REDIS_URL" ]; then $(DEV) $(PY) manage.py createcachetable; fi
+	$(DEV) $(PY) manage.py createcachetable
 
 run: migrate
 	$(DEV) $(PY) manage.py bootstrap_demo

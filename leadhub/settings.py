@@ -120,26 +120,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ----------------------------------------------------
 REDIS_URL = env("REDIS_URL")
+_database_cache = {
+    "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+    "LOCATION": "leadhub_cache",
+    "KEY_FUNCTION": "django_tenants.cache.make_key",
+    "KEY_PREFIX": env("CACHE_KEY_PREFIX", "leadhub"),
+}
 if REDIS_URL:
     CACHES = {
-        "default": {
+        # Redis while it answers, the database cache while it does not (leadhub/cache.py).
+        "default": {"BACKEND": "leadhub.cache.FallbackCache", "OPTIONS": {"PRIMARY": "redis", "FALLBACK": "database"}},
+        "redis": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_FUNCTION": "django_tenants.cache.make_key",
             "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "leadhub"),
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
-        }
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 2},
+        },
+        "database": _database_cache,
     }
 else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "leadhub_cache",
-            "KEY_FUNCTION": "django_tenants.cache.make_key",
-            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "leadhub"),
-        }
-    }
+    CACHES = {"default": _database_cache, "database": _database_cache}
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
