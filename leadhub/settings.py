@@ -78,6 +78,7 @@ PUBLIC_DOMAINS = envlist("PUBLIC_DOMAINS", "localhost,127.0.0.1")
 
 MIDDLEWARE = [
     "leadhub.middleware.RequestIdMiddleware",
+    "leadhub.middleware.BodySizeLimitMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -221,6 +222,11 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+
+# --- Request size limits (413 above them) -------------------------------------
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_BODY_MB", 10) * 1024 * 1024
+MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_MB", 500) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a temp file
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
