@@ -32,5 +32,8 @@ test: install
 bench: install
 	$(PY) -m tests.bench.run --n $(N)
 
+load: install
+	$(PY) -m tests.load.run
+
 clean-data:
 	rm -rf .data
