@@ -37,19 +37,41 @@ def _lookup_of(lead: Lead) -> tuple[str, str] | None:
     return ("domain", domain) if domain else None
 
 
+# Flat field -> its name inside the "company" summary (everything else is about the person).
+COMPANY_SUMMARY = {
+    "company": "name", "company_domain": "domain", "website": "website", "sector": "sector",
+    "industry_group": "industry_group", "industry": "industry", "sub_industry": "sub_industry",
+    "employees": "employees", "employees_range": "employees_range", "annual_revenue": "annual_revenue",
+    "company_city": "city", "company_country": "country", "tech": "tech",
+}
+
+
 def apply_enrichment(lead: Lead, fields: dict, *, provider: str, fetched_at: dt.datetime) -> None:
-    """Record every mapped field with its source; fill only empty lead fields."""
+    """Fill only empty lead fields, and record what was found in ``lead.enrichment``:
+
+    ``{"provider", "fetched_at", "person": {...}, "company": {...},
+    "fields": {name: {"value", "provider", "fetched_at", "applied"}}}`` where
+    ``applied`` says whether the value was written to the lead (False when a
+    person had already entered one). Scoring reads ``company.employees`` and
+    ``company.industry``.
+    """
     stamp = fetched_at.isoformat()
     enrichment = dict(lead.enrichment or {})
+    recorded = dict(enrichment.get("fields") or {})
+    person, company = dict(enrichment.get("person") or {}), dict(enrichment.get("company") or {})
     for name, value in fields.items():
         applied = False
         if name in FILLABLE_FIELDS and not getattr(lead, name, ""):
-            value_str = str(value)[: Lead._meta.get_field(name).max_length]
-            setattr(lead, name, value_str)
+            setattr(lead, name, str(value)[: Lead._meta.get_field(name).max_length])
             applied = True
-        enrichment[name] = {"value": value, "provider": provider, "fetched_at": stamp, "applied": applied}
+        recorded[name] = {"value": value, "provider": provider, "fetched_at": stamp, "applied": applied}
+        if name in COMPANY_SUMMARY:
+            company[COMPANY_SUMMARY[name]] = value
+        else:
+            person[name] = value
     if not lead.department and fields.get("role"):
         lead.department = str(fields["role"])[:30]
+    enrichment.update(provider=provider, fetched_at=stamp, person=person, company=company, fields=recorded)
     lead.enrichment = enrichment
 
 

@@ -35,12 +35,16 @@ def test_fills_empty_fields_and_never_overwrites_what_a_person_entered(tenant_se
     assert lead.last_name == "Maccaw" and lead.company == "Acme"             # filled
     assert lead.linkedin_url == "https://www.linkedin.com/in/alexmaccaw" and lead.city == "San Francisco"
     assert lead.seniority == "director" and lead.department == "marketing"
-    title = lead.enrichment["title"]
-    assert title["value"] == "Head of Growth" and title["applied"] is False
-    assert lead.enrichment["last_name"]["applied"] is True
-    for field in lead.enrichment.values():
+    fields = lead.enrichment["fields"]
+    assert fields["title"]["value"] == "Head of Growth" and fields["title"]["applied"] is False
+    assert fields["last_name"]["applied"] is True
+    for field in fields.values():
         assert field["provider"] == "clearbit" and field["fetched_at"]
-    assert lead.enrichment["employees_range"]["value"] == "51-250" and lead.enrichment["industry"]["value"]
+    assert lead.enrichment["provider"] == "clearbit" and lead.enrichment["fetched_at"]
+    company = lead.enrichment["company"]
+    assert company["employees"] == 120 and company["employees_range"] == "51-250"
+    assert company["industry"] == "Internet Software & Services" and company["domain"] == "acme.com"
+    assert lead.enrichment["person"]["seniority"] == "director"
     assert lead.enriched_at is not None
 
 
@@ -48,7 +52,7 @@ def test_domain_only_lead_gets_the_company(tenant_settings, clearbit, clock):
     lead = Lead(company="", domain="acme.com")
     enrich_leads([lead], settings=tenant_settings, clock=clock)
     assert clearbit.looked_up == ["acme.com"] and lead.company == "Acme" and lead.website == "https://acme.com"
-    assert "first_name" not in lead.enrichment
+    assert lead.enrichment["person"] == {} and lead.enrichment["company"]["name"] == "Acme"
 
 
 def test_202_then_200_across_two_runs(tenant_settings, httpserver, settings, clock):
