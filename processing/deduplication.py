@@ -27,7 +27,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from django.core import serializers
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -136,10 +135,19 @@ def _company_similarity(a: Lead, b: Lead) -> float | None:
     return fuzz.token_set_ratio(a.company_key, b.company_key) / 100
 
 
+_STREET_WORDS = {"street": "st", "avenue": "ave", "road": "rd", "boulevard": "blvd", "suite": "ste",
+                 "drive": "dr", "lane": "ln", "floor": "fl", "strasse": "str", "straße": "str"}
+
+
+@lru_cache(maxsize=50_000)
+def _street(value: str) -> str:
+    return " ".join(_STREET_WORDS.get(w, w) for w in _fold(value.replace(",", " ")).split())
+
+
 def _same_address(a: Lead, b: Lead) -> bool:
     if a.postal_code and b.postal_code and a.street and b.street:
         return (a.postal_code.replace(" ", "").lower() == b.postal_code.replace(" ", "").lower()
-                and fuzz.token_set_ratio(a.street.lower(), b.street.lower()) >= 85)
+                and fuzz.token_set_ratio(_street(a.street), _street(b.street)) >= 90)
     return False
 
 
@@ -269,7 +277,7 @@ def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None
         for key in lead_lock_keys(lead):
             index[key].append(lead)
     groups = _Groups()
-    # In-list nodes are ("n", position); saved leads are ("s", id) and sort first.
+    # In-list nodes are ("n", position); saved leads are ("a", id) and sort first.
     by_key: dict[str, int] = {}
     nodes: dict = {}
     for pos, lead in enumerate(leads):
@@ -279,8 +287,8 @@ def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None
         for key in lead_lock_keys(lead):
             for other in index.get(key, ()):
                 if _exact_match(lead, other, settings.fuzzy_review_threshold):
-                    nodes[("s", other.pk)] = other
-                    groups.union(("s", other.pk), node)
+                    nodes[("a", other.pk)] = other
+                    groups.union(("a", other.pk), node)
             if key in by_key and _exact_match(lead, leads[by_key[key]], settings.fuzzy_review_threshold):
                 groups.union(("n", by_key[key]), node)
             by_key.setdefault(key, pos)
@@ -370,10 +378,11 @@ def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at) -
             if score >= match_at:
                 groups.union(pair[0], pair[1])
             elif score >= review_at:
-                for lead_id, other in ((pair[1], pair[0]), (pair[0], pair[1])):
-                    if lead_id in chunk_ids and (lead_id not in best_review or score > best_review[lead_id][0]
-                                                 or (score == best_review[lead_id][0] and other < best_review[lead_id][1])):
-                        best_review[lead_id] = (score, other)
+                # The newer lead points at the older one; a lead outside the chunk is never flagged.
+                lead_id, other = (pair[1], pair[0]) if pair[1] in chunk_ids else (pair[0], pair[1])
+                current = best_review.get(lead_id)
+                if current is None or (-score, other) < (-current[0], current[1]):
+                    best_review[lead_id] = (score, other)
 
 
 def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> DedupeOutcome:
@@ -424,8 +433,16 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> Dedup
 
 # ------------------------------------------------------------------ merge/unmerge
 
-def _snapshot(lead: Lead) -> str:
-    return serializers.serialize("json", [lead])
+def _snapshot(lead: Lead) -> dict:
+    """Every column of the lead as JSON-safe text, microseconds included."""
+    return {f.attname: f.value_to_string(lead) if getattr(lead, f.attname) is not None else None
+            for f in Lead._meta.concrete_fields if not f.primary_key}
+
+
+def _restore(snapshot: dict) -> dict:
+    fields = {f.attname: f for f in Lead._meta.concrete_fields if not f.primary_key}
+    return {name: (fields[name].to_python(value) if value is not None else None)
+            for name, value in snapshot.items() if name in fields}
 
 
 def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
@@ -510,7 +527,6 @@ def unmerge(*, lead: Lead, actor: str) -> Lead:
         restored_fields = {"status": LeadStatus.NORMALIZED, "duplicate_of": None, "status_changed_at": now}
     else:
         entry = history[position]
-        restored = next(serializers.deserialize("json", entry["snapshot"])).object
         given_back = {}
         for field, value in entry["filled"].items():
             if getattr(survivor, field) == value:
@@ -519,7 +535,7 @@ def unmerge(*, lead: Lead, actor: str) -> Lead:
         history[position] = {**{k: v for k, v in entry.items() if k != "snapshot"}, "action": "unmerged",
                              "unmerged_at": now.isoformat(), "unmerged_by": actor}
         Lead.objects.filter(pk=survivor.pk).update(merge_history=history, **given_back)
-        restored_fields = {f.attname: getattr(restored, f.attname) for f in Lead._meta.concrete_fields if not f.primary_key}
+        restored_fields = _restore(entry["snapshot"])
     if restored_fields.get("email_key") and Lead.objects.filter(
             email_key=restored_fields["email_key"], status__in=SURVIVING_STATUSES).exclude(pk=lead.pk).exists():
         raise UnmergeError(f"lead {lead.pk} has the same email as a surviving lead; it cannot stand alone")
