@@ -1,11 +1,15 @@
-"""Fixtures for provider tests: a local HTTP server speaking the providers'
-documented shapes, a fake clock, and short timeouts. Nothing reaches the internet."""
+"""Fixtures for processing tests.
+
+Pipeline tests: leads whose normalized key columns are set directly.
+Provider tests: a local HTTP server speaking the providers' documented shapes,
+a fake clock and short timeouts. Nothing reaches the internet."""
+import itertools
 import json
 
 import pytest
 from werkzeug import Response
 
-from leads.models import Lead, TenantSettings
+from leads.models import Lead, LeadStatus, TenantSettings
 from processing.providers.base import FakeClock, reset_limiters
 
 ZB_KEY = "zb-secret-key-0123456789"
@@ -34,7 +38,7 @@ def clock():
 
 
 @pytest.fixture
-def tenant_settings(in_tenant_a):
+def stage_settings(in_tenant_a):
     """Tenant A's settings with both stages on."""
     obj = TenantSettings.current()
     obj.enable_enrichment = True
@@ -162,3 +166,32 @@ def clearbit(httpserver, settings):
 def unsaved_leads(emails, **fields) -> list[Lead]:
     """Leads as a stage receives them (the stages work on objects; the pipeline saves)."""
     return [Lead(email=e, email_key=e.lower(), domain=e.split("@")[-1], **fields) for e in emails]
+
+
+_seq = itertools.count(1)
+
+
+def keyed_lead(*, save: bool = True, **fields) -> Lead:
+    """A normalized lead with match keys derived the simple way (tests set what
+    matters to them; normalization has its own tests)."""
+    first = fields.setdefault("first_name", "")
+    last = fields.setdefault("last_name", "")
+    fields.setdefault("status", LeadStatus.NORMALIZED)
+    fields.setdefault("source", "test")
+    email = fields.get("email", "")
+    fields.setdefault("email_key", email.lower())
+    fields.setdefault("name_key", last.lower())
+    company = fields.get("company", "")
+    fields.setdefault("company_key", company.lower().replace(" inc", "").replace(",", "").strip())
+    fields.setdefault("phone_key", fields.get("phone", ""))
+    fields.setdefault("normalized", {"email_valid": bool(email), "is_free": email.endswith("@gmail.com"),
+                                     "is_role": False, "is_disposable": False, "phone_valid": bool(fields.get("phone"))})
+    lead = Lead(**fields)
+    if save:
+        lead.save()
+    return lead
+
+
+@pytest.fixture
+def tenant_settings(in_tenant_a):
+    return TenantSettings.current()

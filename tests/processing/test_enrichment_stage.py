@@ -14,22 +14,22 @@ def _status(name):
     return next(row for row in provider_status() if row["name"] == name)
 
 
-def test_disabled_stage_passes_every_lead(tenant_settings, clearbit, clock):
-    tenant_settings.enable_enrichment = False
+def test_disabled_stage_passes_every_lead(stage_settings, clearbit, clock):
+    stage_settings.enable_enrichment = False
     leads = unsaved_leads(["alex@acme.com"])
-    result = enrich_leads(leads, settings=tenant_settings, clock=clock)
+    result = enrich_leads(leads, settings=stage_settings, clock=clock)
     assert result.passed == leads and leads[0].enrichment == {} and clearbit.looked_up == []
 
 
-def test_no_key_means_no_enrichment_and_no_call(tenant_settings, httpserver, clock):
+def test_no_key_means_no_enrichment_and_no_call(stage_settings, httpserver, clock):
     leads = unsaved_leads(["alex@acme.com"])
-    assert enrich_leads(leads, settings=tenant_settings, clock=clock).passed == leads
+    assert enrich_leads(leads, settings=stage_settings, clock=clock).passed == leads
     assert httpserver.log == [] and leads[0].enrichment == {}
 
 
-def test_fills_empty_fields_and_never_overwrites_what_a_person_entered(tenant_settings, clearbit, clock):
+def test_fills_empty_fields_and_never_overwrites_what_a_person_entered(stage_settings, clearbit, clock):
     lead = unsaved_leads(["alex@acme.com"], title="Chief Tinkerer", first_name="Al")[0]
-    result = enrich_leads([lead], settings=tenant_settings, clock=clock)
+    result = enrich_leads([lead], settings=stage_settings, clock=clock)
     assert result.passed == [lead]
     assert lead.title == "Chief Tinkerer" and lead.first_name == "Al"        # kept
     assert lead.last_name == "Maccaw" and lead.company == "Acme"             # filled
@@ -48,52 +48,52 @@ def test_fills_empty_fields_and_never_overwrites_what_a_person_entered(tenant_se
     assert lead.enriched_at is not None
 
 
-def test_domain_only_lead_gets_the_company(tenant_settings, clearbit, clock):
+def test_domain_only_lead_gets_the_company(stage_settings, clearbit, clock):
     lead = Lead(company="", domain="acme.com")
-    enrich_leads([lead], settings=tenant_settings, clock=clock)
+    enrich_leads([lead], settings=stage_settings, clock=clock)
     assert clearbit.looked_up == ["acme.com"] and lead.company == "Acme" and lead.website == "https://acme.com"
     assert lead.enrichment["person"] == {} and lead.enrichment["company"]["name"] == "Acme"
 
 
-def test_202_then_200_across_two_runs(tenant_settings, httpserver, settings, clock):
+def test_202_then_200_across_two_runs(stage_settings, httpserver, settings, clock):
     settings.CLEARBIT_API_KEY = CB_KEY
     httpserver.expect_oneshot_request("/v2/combined/find").respond_with_json({}, status=202)
     httpserver.expect_request("/v2/combined/find").respond_with_json(clearbit_person("alex@acme.com"))
     lead = unsaved_leads(["alex@acme.com"])[0]
 
-    first = enrich_leads([lead], settings=tenant_settings, clock=clock)
+    first = enrich_leads([lead], settings=stage_settings, clock=clock)
     assert first.deferred == [lead] and not first.failed
     assert lead.next_attempt_at > timezone.now() and lead.enrichment == {} and lead.last_name == ""
 
-    second = enrich_leads([lead], settings=tenant_settings, clock=clock)
+    second = enrich_leads([lead], settings=stage_settings, clock=clock)
     assert second.passed == [lead] and lead.last_name == "Maccaw"
 
 
-def test_no_match_passes_and_is_remembered(tenant_settings, clearbit, clock):
+def test_no_match_passes_and_is_remembered(stage_settings, clearbit, clock):
     leads = unsaved_leads(["nomatch@acme.com"])
-    assert enrich_leads(leads, settings=tenant_settings, clock=clock).passed == leads
+    assert enrich_leads(leads, settings=stage_settings, clock=clock).passed == leads
     assert leads[0].enrichment == {} and leads[0].enriched_at
-    enrich_leads(unsaved_leads(["nomatch@acme.com"]), settings=tenant_settings, clock=clock)
+    enrich_leads(unsaved_leads(["nomatch@acme.com"]), settings=stage_settings, clock=clock)
     assert clearbit.looked_up == ["nomatch@acme.com"]  # a "no match" costs nothing the second time
 
 
-def test_422_fails_only_that_lead(tenant_settings, httpserver, settings, clock):
+def test_422_fails_only_that_lead(stage_settings, httpserver, settings, clock):
     settings.CLEARBIT_API_KEY = CB_KEY
     httpserver.expect_request("/v2/combined/find", query_string={"email": "x@bad"}).respond_with_json(
         {"error": {"type": "email_invalid", "message": "Invalid email."}}, status=422)
     FakeClearbit().install(httpserver)
     bad, good = Lead(email="x@bad", email_key="x@bad"), unsaved_leads(["alex@acme.com"])[0]
-    result = enrich_leads([bad, good], settings=tenant_settings, clock=clock)
+    result = enrich_leads([bad, good], settings=stage_settings, clock=clock)
     assert result.failed == [(bad, "clearbit: invalid email (Invalid email.)")]
     assert result.passed == [good] and good.last_name == "Maccaw"
     assert _status("clearbit")["healthy"] is True
 
 
-def test_configuration_problem_leaves_leads_untouched(tenant_settings, httpserver, settings, clock):
+def test_configuration_problem_leaves_leads_untouched(stage_settings, httpserver, settings, clock):
     settings.CLEARBIT_API_KEY = CB_KEY
     httpserver.expect_request("/v2/combined/find").respond_with_json({"error": {"type": "auth_required"}}, status=402)
     leads = unsaved_leads(["a@acme.com", "b@acme.com", "c@acme.com"])
-    result = enrich_leads(leads, settings=tenant_settings, clock=clock)
+    result = enrich_leads(leads, settings=stage_settings, clock=clock)
     assert result.deferred == leads and all(lead.enrichment == {} for lead in leads)
     assert len(httpserver.log) == 1
     status = _status("clearbit")
@@ -101,20 +101,20 @@ def test_configuration_problem_leaves_leads_untouched(tenant_settings, httpserve
     assert CB_KEY not in str(provider_status())
 
 
-def test_429_defers_until_retry_after(tenant_settings, httpserver, settings, clock):
+def test_429_defers_until_retry_after(stage_settings, httpserver, settings, clock):
     settings.CLEARBIT_API_KEY = CB_KEY
     httpserver.expect_request("/v2/combined/find").respond_with_data("", status=429, headers={"Retry-After": "90"})
     lead = unsaved_leads(["a@acme.com"])[0]
-    assert enrich_leads([lead], settings=tenant_settings, clock=clock).deferred == [lead]
+    assert enrich_leads([lead], settings=stage_settings, clock=clock).deferred == [lead]
     assert lead.next_attempt_at >= timezone.now() + dt.timedelta(seconds=80)
 
 
-def test_outage_then_recovery(tenant_settings, httpserver, settings, clock):
+def test_outage_then_recovery(stage_settings, httpserver, settings, clock):
     settings.CLEARBIT_API_KEY = CB_KEY
     saved = [make_lead(email=f"p{i}@acme.com", email_key=f"p{i}@acme.com", last_name="", company="", status="normalized")
              for i in range(10)]
     httpserver.expect_request("/v2/combined/find").respond_with_data("", status=500)
-    result = enrich_leads(saved, settings=tenant_settings, clock=clock)
+    result = enrich_leads(saved, settings=stage_settings, clock=clock)
     assert len(result.deferred) == 10 and not result.passed and not result.failed
     assert len(httpserver.log) == 3  # one lookup, retried, then the run stops asking
     Lead.objects.bulk_update(result.deferred, ["next_attempt_at", "enrichment"])
@@ -123,5 +123,5 @@ def test_outage_then_recovery(tenant_settings, httpserver, settings, clock):
 
     httpserver.clear()
     FakeClearbit().install(httpserver)
-    recovered = enrich_leads(stored, settings=tenant_settings, clock=clock)
+    recovered = enrich_leads(stored, settings=stage_settings, clock=clock)
     assert len(recovered.passed) == 10 and all(lead.company == "Acme" for lead in stored)

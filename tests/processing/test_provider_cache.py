@@ -17,43 +17,43 @@ from tests.processing.conftest import CB_KEY, ZB_KEY, FakeClearbit, FakeZeroBoun
 EMAILS = [f"person{i}@company{i % 97}.com" for i in range(1000)]
 
 
-def test_verifying_the_same_1000_emails_twice_looks_each_up_once(tenant_settings, zerobounce, httpserver, clock):
-    first = verify_leads(unsaved_leads(EMAILS), settings=tenant_settings, clock=clock)
+def test_verifying_the_same_1000_emails_twice_looks_each_up_once(stage_settings, zerobounce, httpserver, clock):
+    first = verify_leads(unsaved_leads(EMAILS), settings=stage_settings, clock=clock)
     clock.advance(60)  # not needed by the cache; keeps the batch limiter out of the picture
     # A re-import: new lead objects, same addresses (case differs: the cache is per canonical email).
-    second = verify_leads(unsaved_leads([e.upper() for e in EMAILS]), settings=tenant_settings, clock=clock)
+    second = verify_leads(unsaved_leads([e.upper() for e in EMAILS]), settings=stage_settings, clock=clock)
     assert len(first.passed) == len(second.passed) == 1000
     assert len(zerobounce.looked_up) == 1000
     assert sum(1 for r, _ in httpserver.log if r.path == "/v2/validatebatch") == 5
     assert all(lead.verification["cached"] for lead in second.passed)
 
 
-def test_enriching_the_same_1000_emails_twice_looks_each_up_once(tenant_settings, clearbit, clock):
-    enrich_leads(unsaved_leads(EMAILS), settings=tenant_settings, clock=clock)
+def test_enriching_the_same_1000_emails_twice_looks_each_up_once(stage_settings, clearbit, clock):
+    enrich_leads(unsaved_leads(EMAILS), settings=stage_settings, clock=clock)
     again = unsaved_leads(EMAILS)
-    enrich_leads(again, settings=tenant_settings, clock=clock)
+    enrich_leads(again, settings=stage_settings, clock=clock)
     assert len(clearbit.looked_up) == 1000
     assert all(lead.company == "Acme" for lead in again)
 
 
-def test_a_company_learnt_from_an_email_serves_domain_only_leads(tenant_settings, clearbit, clock):
+def test_a_company_learnt_from_an_email_serves_domain_only_leads(stage_settings, clearbit, clock):
     from leads.models import Lead
 
-    enrich_leads(unsaved_leads(["alex@acme.com"]), settings=tenant_settings, clock=clock)
+    enrich_leads(unsaved_leads(["alex@acme.com"]), settings=stage_settings, clock=clock)
     lead = Lead(domain="acme.com")
-    enrich_leads([lead], settings=tenant_settings, clock=clock)
+    enrich_leads([lead], settings=stage_settings, clock=clock)
     assert clearbit.looked_up == ["alex@acme.com"] and lead.company == "Acme"
 
 
-def test_expired_answers_are_looked_up_again(tenant_settings, zerobounce, settings, clock):
+def test_expired_answers_are_looked_up_again(stage_settings, zerobounce, settings, clock):
     settings.PROVIDER_CACHE_TTL_DAYS = 0
-    verify_leads(unsaved_leads(["a@acme.com", "b@acme.com"]), settings=tenant_settings, clock=clock)
-    verify_leads(unsaved_leads(["a@acme.com", "b@acme.com"]), settings=tenant_settings, clock=clock)
+    verify_leads(unsaved_leads(["a@acme.com", "b@acme.com"]), settings=stage_settings, clock=clock)
+    verify_leads(unsaved_leads(["a@acme.com", "b@acme.com"]), settings=stage_settings, clock=clock)
     assert len(zerobounce.looked_up) == 4
 
 
-def test_the_cache_survives_in_the_database(tenant_settings, zerobounce, clock):
-    verify_leads(unsaved_leads(["a@acme.com"]), settings=tenant_settings, clock=clock)
+def test_the_cache_survives_in_the_database(stage_settings, zerobounce, clock):
+    verify_leads(unsaved_leads(["a@acme.com"]), settings=stage_settings, clock=clock)
     row = ProviderResult.objects.get(kind="verification", key="a@acme.com")
     assert row.provider == "zerobounce" and row.data["status"] == "valid" and row.final
 

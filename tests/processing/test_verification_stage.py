@@ -18,33 +18,33 @@ def _status(name):
     return next(row for row in provider_status() if row["name"] == name)
 
 
-def test_disabled_stage_passes_every_lead_untouched(tenant_settings, zerobounce, clock):
-    tenant_settings.enable_verification = False
+def test_disabled_stage_passes_every_lead_untouched(stage_settings, zerobounce, clock):
+    stage_settings.enable_verification = False
     leads = unsaved_leads(["a@acme.com", "not-an-email"])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert result.passed == leads and not result.deferred and not result.failed
     assert all(lead.verification == {} and lead.verification_status == "" for lead in leads)
     assert zerobounce.looked_up == []
 
 
-def test_tenant_flag_off_wins_over_environment(tenant_settings, settings, zerobounce, clock):
+def test_tenant_flag_off_wins_over_environment(stage_settings, settings, zerobounce, clock):
     settings.ENABLE_VERIFICATION = True
-    tenant_settings.enable_verification = False
-    assert verify_leads(unsaved_leads(["a@acme.com"]), settings=tenant_settings, clock=clock).passed
+    stage_settings.enable_verification = False
+    assert verify_leads(unsaved_leads(["a@acme.com"]), settings=stage_settings, clock=clock).passed
 
 
-def test_without_a_paid_provider_the_offline_checks_are_the_answer(tenant_settings, clock):
+def test_without_a_paid_provider_the_offline_checks_are_the_answer(stage_settings, clock):
     leads = unsaved_leads(["ann@acme.com", "temp@mailinator.com"]) + [Lead(email="broken", email_key="broken")]
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert result.passed == leads
     assert [lead.verification_status for lead in leads] == ["unverified", "do_not_mail", "invalid"]
     assert leads[1].verification["sub_status"] == "disposable" and leads[1].verification["provider"] == "offline"
     assert all(lead.verified_at for lead in leads)
 
 
-def test_hopeless_addresses_never_reach_the_paid_provider(tenant_settings, zerobounce, clock):
+def test_hopeless_addresses_never_reach_the_paid_provider(stage_settings, zerobounce, clock):
     leads = unsaved_leads(["ann@acme.com", "bad1@acme.com", "temp@mailinator.com", "ann@gmial.com", "info@acme.com"])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert sorted(zerobounce.looked_up) == ["ann@acme.com", "bad1@acme.com", "info@acme.com"]
     assert len(result.passed) == 5
     by_email = {lead.email: lead for lead in leads}
@@ -54,63 +54,63 @@ def test_hopeless_addresses_never_reach_the_paid_provider(tenant_settings, zerob
     assert by_email["info@acme.com"].verification["role_account"] is True  # offline fact kept beside the paid verdict
 
 
-def test_verification_record_has_the_documented_shape(tenant_settings, zerobounce, clock):
+def test_verification_record_has_the_documented_shape(stage_settings, zerobounce, clock):
     lead = unsaved_leads(["typo1@acme.com"])[0]
-    verify_leads([lead], settings=tenant_settings, clock=clock)
+    verify_leads([lead], settings=stage_settings, clock=clock)
     assert {"status", "sub_status", "provider", "checked_at", "did_you_mean"} <= set(lead.verification)
     assert lead.verification["provider"] == "zerobounce"
     assert lead.verification["did_you_mean"] == "typo1@example.com"
     assert lead.verification_status == "invalid" and lead.verified_at is not None
 
 
-def test_201_emails_go_out_as_two_batches(tenant_settings, zerobounce, httpserver, clock):
+def test_201_emails_go_out_as_two_batches(stage_settings, zerobounce, httpserver, clock):
     leads = unsaved_leads([f"p{i}@acme.com" for i in range(201)])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     sizes = [len(json.loads(r.get_data())["email_batch"]) for r, _ in httpserver.log if r.path == "/v2/validatebatch"]
     assert sizes == [200, 1] and len(result.passed) == 201
 
 
-def test_sixth_batch_in_a_minute_is_deferred_then_done(tenant_settings, zerobounce, clock):
+def test_sixth_batch_in_a_minute_is_deferred_then_done(stage_settings, zerobounce, clock):
     leads = unsaved_leads([f"p{i}@acme.com" for i in range(1001)])
-    first = verify_leads(leads, settings=tenant_settings, clock=clock)
+    first = verify_leads(leads, settings=stage_settings, clock=clock)
     assert len(first.passed) == 1000 and len(first.deferred) == 1
     waiting = first.deferred[0]
     assert waiting.next_attempt_at is not None and waiting.verification == {}
     clock.advance(60)
-    second = verify_leads([waiting], settings=tenant_settings, clock=clock)
+    second = verify_leads([waiting], settings=stage_settings, clock=clock)
     assert second.passed == [waiting] and waiting.verification_status == "valid"
     # Our own limiter is not a provider problem.
     assert _status("zerobounce")["healthy"] is True
 
 
-def test_temporary_answers_are_rechecked_later_not_condemned(tenant_settings, zerobounce, settings, clock):
+def test_temporary_answers_are_rechecked_later_not_condemned(stage_settings, zerobounce, settings, clock):
     lead = unsaved_leads(["grey1@acme.com"])[0]
-    first = verify_leads([lead], settings=tenant_settings, clock=clock)
+    first = verify_leads([lead], settings=stage_settings, clock=clock)
     assert first.deferred == [lead] and not first.failed
     assert lead.next_attempt_at > timezone.now() + dt.timedelta(minutes=settings.VERIFY_RECHECK_MINUTES - 1)
     assert lead.verification["sub_status"] == "greylisted" and "recheck_at" in lead.verification
 
     # Before the re-check time: still waiting, no credit spent.
-    again = verify_leads([lead], settings=tenant_settings, clock=clock)
+    again = verify_leads([lead], settings=stage_settings, clock=clock)
     assert again.deferred == [lead] and zerobounce.looked_up == ["grey1@acme.com"]
 
 
-def test_after_the_recheck_limit_a_temporary_answer_stands(tenant_settings, zerobounce, settings, clock):
+def test_after_the_recheck_limit_a_temporary_answer_stands(stage_settings, zerobounce, settings, clock):
     settings.VERIFY_RECHECK_MINUTES = 0
     settings.VERIFY_RECHECK_LIMIT = 2
     lead = unsaved_leads(["grey1@acme.com"])[0]
-    outcomes = [verify_leads([lead], settings=tenant_settings, clock=clock) for _ in range(3)]
+    outcomes = [verify_leads([lead], settings=stage_settings, clock=clock) for _ in range(3)]
     assert [bool(o.deferred) for o in outcomes] == [True, True, False]
     assert outcomes[2].passed == [lead] and lead.verification_status == "unknown"
     assert len(zerobounce.looked_up) == 3
 
 
-def test_outage_leaves_every_lead_retryable_and_recovery_completes_them(tenant_settings, httpserver, settings, clock):
+def test_outage_leaves_every_lead_retryable_and_recovery_completes_them(stage_settings, httpserver, settings, clock):
     settings.ZEROBOUNCE_API_KEY = ZB_KEY
     saved = [make_lead(email=f"p{i}@acme.com", email_key=f"p{i}@acme.com", status="enriched") for i in range(30)]
     httpserver.expect_request("/v2/validatebatch").respond_with_data("down", status=503)
 
-    result = verify_leads(saved, settings=tenant_settings, clock=clock)
+    result = verify_leads(saved, settings=stage_settings, clock=clock)
     assert len(result.deferred) == 30 and not result.passed and not result.failed
     Lead.objects.bulk_update(result.deferred, ["next_attempt_at", "verification", "verification_status"])
     stored = list(Lead.objects.filter(pk__in=[lead.pk for lead in saved]))
@@ -122,67 +122,67 @@ def test_outage_leaves_every_lead_retryable_and_recovery_completes_them(tenant_s
     httpserver.clear()
     from tests.processing.conftest import FakeZeroBounce
     FakeZeroBounce(clock).install(httpserver)
-    recovered = verify_leads(stored, settings=tenant_settings, clock=clock)
+    recovered = verify_leads(stored, settings=stage_settings, clock=clock)
     assert len(recovered.passed) == 30 and all(lead.verification_status == "valid" for lead in stored)
     assert _status("zerobounce")["healthy"] is True
 
 
-def test_configuration_problem_leaves_leads_untouched_and_shows_in_status(tenant_settings, httpserver, settings, clock):
+def test_configuration_problem_leaves_leads_untouched_and_shows_in_status(stage_settings, httpserver, settings, clock):
     settings.ZEROBOUNCE_API_KEY = ZB_KEY
     httpserver.expect_request("/v2/validatebatch").respond_with_json({"error": "Unauthorized"}, status=401)
     leads = unsaved_leads(["a@acme.com", "b@acme.com"])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert result.deferred == leads and all(lead.verification == {} for lead in leads)
     status = _status("zerobounce")
     assert status["healthy"] is False and "configuration problem" in status["last_error"]
     assert ZB_KEY not in json.dumps(provider_status())
 
 
-def test_429_pauses_the_provider_until_retry_after(tenant_settings, httpserver, settings, clock):
+def test_429_pauses_the_provider_until_retry_after(stage_settings, httpserver, settings, clock):
     settings.ZEROBOUNCE_API_KEY = ZB_KEY
     httpserver.expect_request("/v2/validatebatch").respond_with_data("", status=429, headers={"Retry-After": "600"})
     leads = unsaved_leads(["a@acme.com", "b@acme.com"])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert result.deferred == leads
     assert all(lead.next_attempt_at >= timezone.now() + dt.timedelta(seconds=590) for lead in leads)
     calls = len(httpserver.log)
-    verify_leads(leads, settings=tenant_settings, clock=clock)
+    verify_leads(leads, settings=stage_settings, clock=clock)
     assert len(httpserver.log) == calls  # paused: no call before Retry-After
 
 
-def test_monthly_budget_stops_paid_calls_with_a_visible_reason(tenant_settings, zerobounce, clock):
+def test_monthly_budget_stops_paid_calls_with_a_visible_reason(stage_settings, zerobounce, clock):
     provider_configs()
     ProviderConfig.objects.filter(name="zerobounce").update(monthly_credit_budget=3)
     leads = unsaved_leads([f"p{i}@acme.com" for i in range(5)])
-    result = verify_leads(leads, settings=tenant_settings, clock=clock)
+    result = verify_leads(leads, settings=stage_settings, clock=clock)
     assert len(zerobounce.looked_up) == 3 and len(result.passed) == 5
     over = [lead for lead in leads if lead.verification["provider"] == "offline"]
     assert len(over) == 2 and "budget" in over[0].verification["notes"][0]
     assert ProviderUsage.objects.get(provider="zerobounce").credits == 3
     assert "budget" in _status("zerobounce")["blocked_reason"]
 
-    verify_leads(unsaved_leads(["new@acme.com"]), settings=tenant_settings, clock=clock)
+    verify_leads(unsaved_leads(["new@acme.com"]), settings=stage_settings, clock=clock)
     assert len(zerobounce.looked_up) == 3
 
 
-def test_usage_and_credits_are_counted(tenant_settings, zerobounce, clock):
-    verify_leads(unsaved_leads([f"p{i}@acme.com" for i in range(3)] + ["grey1@acme.com"]), settings=tenant_settings, clock=clock)
+def test_usage_and_credits_are_counted(stage_settings, zerobounce, clock):
+    verify_leads(unsaved_leads([f"p{i}@acme.com" for i in range(3)] + ["grey1@acme.com"]), settings=stage_settings, clock=clock)
     usage = ProviderUsage.objects.get(provider="zerobounce")
     assert usage.calls == 1 and usage.credits == 3  # unknown answers are not charged
     status = _status("zerobounce")
     assert status["credits"] == 5000 and status["usage_month"] == {"calls": 1, "credits": 3}
 
 
-def test_disabled_paid_provider_is_skipped(tenant_settings, zerobounce, clock):
+def test_disabled_paid_provider_is_skipped(stage_settings, zerobounce, clock):
     provider_configs()
     ProviderConfig.objects.filter(name="zerobounce").update(enabled=False)
     leads = unsaved_leads(["a@acme.com"])
-    assert verify_leads(leads, settings=tenant_settings, clock=clock).passed == leads
+    assert verify_leads(leads, settings=stage_settings, clock=clock).passed == leads
     assert zerobounce.looked_up == [] and leads[0].verification_status == "unverified"
 
 
 @pytest.mark.parametrize("email", ["", "   "])
-def test_lead_without_email_passes(tenant_settings, zerobounce, clock, email):
+def test_lead_without_email_passes(stage_settings, zerobounce, clock, email):
     lead = Lead(email=email, phone="+15550100")
-    result = verify_leads([lead], settings=tenant_settings, clock=clock)
+    result = verify_leads([lead], settings=stage_settings, clock=clock)
     assert result.passed == [lead] and lead.verification["sub_status"] == "no_email"
