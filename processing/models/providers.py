@@ -176,3 +176,23 @@ class ProviderResult(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.key}"
+
+
+class ProviderRateSlot(models.Model):
+    """One of a rate limit's N slots (e.g. ZeroBounce's 5 batch calls a minute).
+
+    A call takes the slot used longest ago, if that was at least a period ago,
+    with ``FOR UPDATE SKIP LOCKED``: every worker of the tenant shares the limit
+    without waiting on another's transaction. ``last_used`` is in the clock's
+    seconds so tests can drive it with a fake clock.
+    """
+
+    limit_name = models.CharField(max_length=50)
+    slot = models.PositiveSmallIntegerField()
+    last_used = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["limit_name", "slot"], name="provider_rate_slot_uniq")]
+
+    def __str__(self):
+        return f"{self.limit_name}#{self.slot}"

@@ -261,11 +261,17 @@ class Provider:
     paid = True
     kind = ""  # "verification" or "enrichment"
 
-    def __init__(self, *, api_key: str = "", base_url: str = "", clock: Clock | None = None, schema: str = ""):
+    def __init__(self, *, api_key: str = "", base_url: str = "", clock: Clock | None = None, schema: str = "",
+                 limiter_factory=None):
         self.api_key = api_key
         self.base_url = (base_url or "").rstrip("/")
         self.clock = clock or Clock()
         self.schema = schema
+        # The stages pass a database-backed limiter shared by every worker
+        # (registry.db_limiter); a bare client limits within its process.
+        self.limiter_factory = limiter_factory or (
+            lambda name, calls, period: shared_limiter((name, schema), calls=calls, period=period, clock=self.clock)
+        )
         self.http = HttpClient(name=self.name, secrets=(api_key,), clock=self.clock)
 
     def __repr__(self) -> str:  # never show the key

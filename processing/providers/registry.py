@@ -8,12 +8,13 @@ import datetime as dt
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from processing.models.providers import (
-    DEFAULT_POSITION, PROVIDER_KIND, ProviderConfig, ProviderName, ProviderResult, ProviderUsage, month_start,
+    DEFAULT_POSITION, PROVIDER_KIND, ProviderConfig, ProviderName, ProviderRateSlot, ProviderResult, ProviderUsage,
+    month_start,
 )
 from processing.providers.base import Clock, Provider, ProviderError, RateLimited, Throttled, scrub
 from processing.providers.clearbit import Clearbit
@@ -47,7 +48,42 @@ def build_provider(config: ProviderConfig, *, clock: Clock | None = None) -> Pro
     if config.paid and not key:
         return None
     base_url = getattr(settings, BASE_URL_SETTING[config.name]) if config.name in BASE_URL_SETTING else ""
-    return PROVIDER_CLASSES[config.name](api_key=key, base_url=base_url, clock=clock, schema=connection.schema_name)
+    clock = clock or Clock()
+    return PROVIDER_CLASSES[config.name](
+        api_key=key, base_url=base_url, clock=clock, schema=connection.schema_name,
+        limiter_factory=lambda name, calls, period: DbRateLimiter(name, calls=calls, period=period, clock=clock),
+    )
+
+
+class DbRateLimiter:
+    """The tenant's rate limit shared by all workers (see ProviderRateSlot).
+    ``try_acquire`` returns 0 and takes a slot, or the seconds until one frees."""
+
+    def __init__(self, name: str, *, calls: int, period: float, clock: Clock):
+        self.name, self.calls, self.period, self.clock = name, calls, period, clock
+
+    def try_acquire(self) -> float:
+        now = self.clock.time()
+        table = ProviderRateSlot._meta.db_table
+        ProviderRateSlot.objects.bulk_create(
+            [ProviderRateSlot(limit_name=self.name, slot=i) for i in range(self.calls)], ignore_conflicts=True
+        )
+        # A savepoint: a slot taken inside the caller's transaction stays taken
+        # only if that transaction commits (a rolled-back run made its calls, but
+        # then its leads are retried anyway).
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"""UPDATE {table} SET last_used = %s WHERE id = (
+                        SELECT id FROM {table} WHERE limit_name = %s AND slot < %s AND last_used <= %s
+                        ORDER BY last_used LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id""",
+                [now, self.name, self.calls, now - self.period],
+            )
+            if cursor.fetchone():
+                return 0.0
+            cursor.execute(f"SELECT min(last_used) FROM {table} WHERE limit_name = %s AND slot < %s",
+                           [self.name, self.calls])
+            oldest = cursor.fetchone()[0] or now
+        return max(oldest + self.period - now, 1.0)
 
 
 # --- Usage and budget -------------------------------------------------------------------

@@ -6,7 +6,7 @@ here goes through ``scrub``.
 """
 from processing.providers.base import (
     BadInput, ConfigurationError, Outcome, Provider, ProviderError, RateLimited, TransientError, Verdict,
-    Throttled, retry_after_seconds, scrub, shared_limiter,
+    Throttled, retry_after_seconds, scrub,
 )
 
 BATCH_SIZE = 200
@@ -103,9 +103,7 @@ class ZeroBounce(Provider):
         outcome.credits += verdict.status != "unknown"  # unknown results are not charged
 
     def _verify_batches(self, emails: list[str], outcome: Outcome) -> None:
-        limiter = shared_limiter(
-            ("zerobounce-batch", self.schema), calls=BATCH_CALLS_PER_MINUTE, period=60.0, clock=self.clock
-        )
+        limiter = self.limiter_factory("zerobounce-batch", BATCH_CALLS_PER_MINUTE, 60.0)
         for start in range(0, len(emails), BATCH_SIZE):
             chunk = emails[start:start + BATCH_SIZE]
             wait = limiter.try_acquire()

@@ -186,3 +186,26 @@ def test_lead_without_email_passes(stage_settings, zerobounce, clock, email):
     lead = Lead(email=email, phone="+15550100")
     result = verify_leads([lead], settings=stage_settings, clock=clock)
     assert result.passed == [lead] and lead.verification["sub_status"] == "no_email"
+
+
+def test_batch_limit_is_shared_by_every_worker_of_the_tenant(stage_settings, zerobounce, clock):
+    # Two runs with separate clients (as two worker processes would have) share the 5 a minute.
+    first = verify_leads(unsaved_leads([f"a{i}@acme.com" for i in range(600)]), settings=stage_settings, clock=clock)
+    second = verify_leads(unsaved_leads([f"b{i}@acme.com" for i in range(600)]), settings=stage_settings, clock=clock)
+    assert len(first.passed) == 600 and len(second.passed) == 400 and len(second.deferred) == 200
+    assert len(zerobounce.batch_times) == 5
+
+
+def test_batch_limit_is_per_tenant(tenant_a, tenant_b, httpserver, settings, clock):
+    from django_tenants.utils import schema_context
+
+    from leads.models import TenantSettings
+    from tests.processing.conftest import FakeZeroBounce
+
+    settings.ZEROBOUNCE_API_KEY = ZB_KEY
+    fake = FakeZeroBounce(clock).install(httpserver)
+    with schema_context("tenant_a"):
+        a = verify_leads(unsaved_leads([f"a{i}@acme.com" for i in range(1001)]), settings=TenantSettings.current(), clock=clock)
+    with schema_context("tenant_b"):
+        b = verify_leads(unsaved_leads([f"b{i}@acme.com" for i in range(400)]), settings=TenantSettings.current(), clock=clock)
+    assert len(a.deferred) == 1 and len(b.passed) == 400 and len(fake.batch_times) == 7
