@@ -3,8 +3,6 @@
 Checks syntax, disposable domains, role accounts, free mail, typos of popular
 mail domains, and (only when VERIFY_MX=true) the domain's MX records.
 """
-import functools
-
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from django.conf import settings
 from email_validator import EmailNotValidError, validate_email
@@ -30,22 +28,40 @@ POPULAR_DOMAINS = (
 
 
 def suggest_domain(domain: str) -> str:
-    """The popular domain this one is probably a typo of, or ''."""
+    """The popular domain this one is probably a typo of, or ''.
+
+    One edit (a transposition counts as one) away from a popular domain; for
+    short domains (aol.com, me.com) only a typo in the ending counts, because
+    one letter away from a short name is often another real company.
+    """
     # Typo-squatted domains (gmial.com) are on the disposable list too: still a typo.
     if domain in POPULAR_DOMAINS or domain in FREE_MAIL_DOMAINS:
         return ""
-    best, best_distance = "", 3
+    name, _, ending = domain.partition(".")
     for candidate in POPULAR_DOMAINS:
-        limit = 1 if len(candidate) < 9 else 2
-        distance = OSA.distance(domain, candidate, score_cutoff=limit)
-        if distance <= limit and distance < best_distance:
-            best, best_distance = candidate, distance
-    return best
+        if OSA.distance(domain, candidate, score_cutoff=1) > 1:
+            continue
+        c_name, _, c_ending = candidate.partition(".")
+        if len(candidate) >= 8 or (name == c_name and ending != c_ending):
+            return candidate
+    return ""
 
 
-@functools.lru_cache(maxsize=4096)
+_mx_answers: dict[str, bool] = {}
+
+
 def has_mx(domain: str) -> bool | None:
-    """True/False when DNS answered, None when it could not tell (timeout, no network)."""
+    """True/False when DNS answered (remembered for the process), None when it
+    could not tell (timeout, no network: asked again next time)."""
+    if domain not in _mx_answers:
+        answer = _resolve_mx(domain)
+        if answer is None:
+            return None
+        _mx_answers[domain] = answer
+    return _mx_answers[domain]
+
+
+def _resolve_mx(domain: str) -> bool | None:
     import dns.exception
     import dns.resolver
 

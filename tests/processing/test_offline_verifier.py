@@ -18,6 +18,10 @@ from processing.providers.offline import OfflineVerifier, check_email, suggest_d
     ("ann.lee@acme-industries.com", "unverified", ""),
     ("ann@mail.com", "unverified", ""),   # a real provider one letter from gmail.com
     ("ann@ymail.com", "unverified", ""),
+    ("ann@aol.con", "invalid", "possible_typo"),
+    ("ann@mc.com", "unverified", ""),       # one letter from me.com, but a name of its own
+    ("ann@strange.fr", "unverified", ""),   # two edits from orange.fr: not a typo
+    ("ann@gamil.com", "invalid", "possible_typo"),
 ])
 def test_verdicts(email, status, sub_status):
     verdict = check_email(email)
@@ -48,9 +52,6 @@ def test_mx_lookup_that_cannot_answer_condemns_nobody(settings):
     # No network on these machines: DNS cannot tell, so the address is not condemned.
     settings.VERIFY_MX = True
     settings.MX_TIMEOUT = 0.3
-    from processing.providers.offline import has_mx
-
-    has_mx.cache_clear()
     verdict = OfflineVerifier().verify(["ann@leadhub-test-domain.example"]).results["ann@leadhub-test-domain.example"]
     assert verdict.status in ("unverified", "invalid")
     if verdict.status == "invalid":  # only a definite "no such domain" from DNS may condemn
