@@ -145,11 +145,10 @@ def enrich_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
         for lookup in outcome.queued:
             waiting[lookup] = now + retry_delay
         rejected.update(outcome.rejected)
-        if outcome.error is not None:
-            wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
-            for lookup in ask:
-                if lookup not in outcome.results and lookup not in outcome.rejected and lookup not in outcome.queued:
-                    waiting[lookup] = now + wait
+        wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
+        for lookup in ask:
+            if lookup not in outcome.results and lookup not in outcome.rejected and lookup not in outcome.queued:
+                waiting[lookup] = now + wait
         pending = [lk for lk in pending if lk not in answers]
 
     cache_put(list(new_cache.values()))

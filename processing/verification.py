@@ -143,12 +143,13 @@ def verify_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
             else:
                 temporary[email] = (verdict, config.name, expires)
         rejected.update(outcome.rejected)
-        if outcome.error is not None:
-            wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
-            for email in ask:
-                if email not in outcome.results and email not in outcome.rejected:
-                    waiting[email] = now + wait
-        elif outcome.calls:
+        # Asked but not answered (an error stopped the run, or the answer left it
+        # out): the address waits for a later run, whatever the next provider says.
+        wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
+        for email in ask:
+            if email not in outcome.results and email not in outcome.rejected:
+                waiting[email] = now + wait
+        if outcome.error is None and outcome.calls:
             credits_refresh(config, provider)
         pending = [e for e in pending if e not in final and e not in temporary and e not in rejected]
 

@@ -20,14 +20,13 @@ def map_person_company(person: dict | None, company: dict | None) -> dict:
     stage can fill the ones a person left empty; the rest are extra facts for
     scoring and review.
     """
-    person, company = person or {}, company or {}
-    name = person.get("name") or {}
-    employment = person.get("employment") or {}
-    geo = person.get("geo") or {}
-    linkedin = (person.get("linkedin") or {}).get("handle") or ""
-    category = company.get("category") or {}
-    metrics = company.get("metrics") or {}
-    cgeo = company.get("geo") or {}
+    def obj(value) -> dict:  # a provider changing a shape must not crash the stage
+        return value if isinstance(value, dict) else {}
+
+    person, company = obj(person), obj(company)
+    name, employment, geo = obj(person.get("name")), obj(person.get("employment")), obj(person.get("geo"))
+    linkedin = str(obj(person.get("linkedin")).get("handle") or "")
+    category, metrics, cgeo = obj(company.get("category")), obj(company.get("metrics")), obj(company.get("geo"))
     fields = {
         "first_name": name.get("givenName"),
         "last_name": name.get("familyName"),

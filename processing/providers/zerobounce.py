@@ -120,11 +120,15 @@ class ZeroBounce(Provider):
                 raise TransientError(f"zerobounce: batch refused (HTTP {response.status_code})")
             body = self._body(response)
             for err in body.get("errors") or []:
+                if not isinstance(err, dict):
+                    continue
                 address = str(err.get("email_address") or "all")
                 if address.lower() == "all" or address not in chunk:
                     raise self._error(str(err.get("error") or "batch error"))
                 outcome.rejected[address] = scrub(f"zerobounce: {err.get('error')}", (self.api_key,))
             for item in body.get("email_batch") or []:
+                if not isinstance(item, dict):
+                    continue  # unanswered addresses simply wait for the next run
                 address = item.get("address") or item.get("email_address")
                 if address in chunk or (address and address.lower() in chunk):
                     address = address if address in chunk else address.lower()

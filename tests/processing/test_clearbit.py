@@ -112,3 +112,7 @@ def test_slow_response_past_the_timeout_is_transient(httpserver, settings, clock
     client = Clearbit(api_key=CB_KEY, base_url=httpserver.url_for("").rstrip("/"), clock=clock)
     outcome = client.enrich([("email", "a@acme.com")])
     assert isinstance(outcome.error, TransientError) and "timed out" in str(outcome.error)
+
+
+def test_unexpected_shapes_do_not_crash_the_mapping():
+    assert map_person_company({"name": "Alex", "employment": None, "geo": []}, {"metrics": "n/a"}) == {}

@@ -155,3 +155,14 @@ def test_clearbit_cache_is_per_tenant(tenant_a, tenant_b, httpserver, settings, 
             s.enable_enrichment = True
             enrich_leads(unsaved_leads(["alex@acme.com"]), settings=s, clock=clock)
     assert fake.looked_up == ["alex@acme.com", "alex@acme.com"]
+
+
+def test_a_key_stored_under_another_secret_key_is_reported_not_used(in_tenant_a, settings):
+    config = next(c for c in provider_configs() if c.name == "clearbit")
+    config.set_api_key(CB_KEY)
+    config.save()
+    settings.SECRET_KEY = "rotated-secret-key-for-this-test"
+    config.refresh_from_db()
+    assert config.api_key() == "" and config.key_unreadable()
+    status = next(row for row in provider_status() if row["name"] == "clearbit")
+    assert "cannot be decrypted" in status["blocked_reason"] and status["configured"] is False

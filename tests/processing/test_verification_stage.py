@@ -209,3 +209,14 @@ def test_batch_limit_is_per_tenant(tenant_a, tenant_b, httpserver, settings, clo
     with schema_context("tenant_b"):
         b = verify_leads(unsaved_leads([f"b{i}@acme.com" for i in range(400)]), settings=TenantSettings.current(), clock=clock)
     assert len(a.deferred) == 1 and len(b.passed) == 400 and len(fake.batch_times) == 7
+
+
+def test_an_address_missing_from_the_answer_waits_instead_of_passing(stage_settings, httpserver, settings, clock):
+    from tests.processing.conftest import FakeZeroBounce
+
+    settings.ZEROBOUNCE_API_KEY = ZB_KEY
+    httpserver.expect_request("/v2/validatebatch").respond_with_json(
+        {"email_batch": [FakeZeroBounce.answer("a@acme.com")], "errors": []})
+    a, b = unsaved_leads(["a@acme.com", "b@acme.com"])
+    result = verify_leads([a, b], settings=stage_settings, clock=clock)
+    assert result.passed == [a] and result.deferred == [b] and b.verification == {}

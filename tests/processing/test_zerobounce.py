@@ -195,3 +195,10 @@ def test_the_api_key_never_reaches_logs_or_errors(httpserver, caplog, clock, set
     for text in (ours, str(dead_outcome.error), repr(dead_outcome.error), str(live_outcome.error), repr(dead)):
         assert ZB_KEY not in text
     assert dead_outcome.error.__cause__ is None and dead_outcome.error.__suppress_context__
+
+
+def test_batch_answer_with_missing_addresses_leaves_them_unanswered(httpserver, client):
+    httpserver.expect_request("/v2/validatebatch").respond_with_json(
+        {"email_batch": [FakeZeroBounce.answer("a@acme.com"), "garbage"], "errors": []})
+    outcome = client.verify(["a@acme.com", "b@acme.com"])
+    assert set(outcome.results) == {"a@acme.com"} and outcome.error is None
