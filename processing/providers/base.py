@@ -47,10 +47,6 @@ class TransientError(ProviderError):
     """5xx, timeouts, connection errors or unreadable bodies, after retries."""
 
 
-class BadInput(ProviderError):
-    """422: the provider refuses this one input; other leads are unaffected."""
-
-
 # --- Secrets ----------------------------------------------------------------
 _KEY_IN_URL = re.compile(r"(api_key=|apikey=|key=)[^&\s'\"]+", re.IGNORECASE)
 

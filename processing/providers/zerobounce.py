@@ -5,7 +5,7 @@ The API key travels in the query string or JSON body, so every message built
 here goes through ``scrub``.
 """
 from processing.providers.base import (
-    BadInput, ConfigurationError, Outcome, Provider, ProviderError, RateLimited, TransientError, Verdict,
+    ConfigurationError, Outcome, Provider, ProviderError, RateLimited, TransientError, Verdict,
     Throttled, retry_after_seconds, scrub,
 )
 
@@ -149,5 +149,3 @@ class ZeroBounce(Provider):
             raise ConfigurationError("zerobounce: configuration problem: the API key was not accepted")
         return credits
 
-
-__all__ = ["ZeroBounce", "verdict_from", "BATCH_SIZE", "BATCH_CALLS_PER_MINUTE", "BadInput"]
