@@ -174,6 +174,9 @@ VERIFY_RECHECK_LIMIT = envint("VERIFY_RECHECK_LIMIT", 3)
 # Leads left for later (outage, queued, configuration problem) come back after this delay.
 PROVIDER_RETRY_MINUTES = envint("PROVIDER_RETRY_MINUTES", 30)
 MX_TIMEOUT = float(env("MX_TIMEOUT", "2"))
+# Per-lead providers (Clearbit) stop asking after this many seconds in one run, well
+# inside TASK_TIMEOUT; the remaining leads wait for the next run.
+PROVIDER_RUN_SECONDS = envint("PROVIDER_RUN_SECONDS", 240)
 
 Q_CLUSTER = {
     "name": "leadhub",

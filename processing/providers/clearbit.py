@@ -5,8 +5,10 @@ Status codes: 200 answer, 202 queued (ask again later), 404 no match,
 401/402/403 account problem, 422 bad input for this lookup, 429 Retry-After,
 5xx/timeouts retried by the HTTP client and then given up for this run.
 """
+from django.conf import settings
+
 from processing.providers.base import (
-    ConfigurationError, Outcome, Provider, ProviderError, RateLimited, TransientError, retry_after_seconds,
+    ConfigurationError, Outcome, Provider, ProviderError, RateLimited, Throttled, TransientError, retry_after_seconds,
 )
 
 # A lookup is ("email", address) or ("domain", company domain).
@@ -73,8 +75,12 @@ class Clearbit(Provider):
         """Answers keyed by lookup: {"person": ..., "company": ...}, or None for no match.
         Stops at the first provider-wide problem (``error``); later lookups stay unanswered."""
         outcome = Outcome()
+        started = self.clock.time()
         try:
             for lookup in lookups:
+                # One lookup per call: a long list must not outlive the worker's task timeout.
+                if self.clock.time() - started > settings.PROVIDER_RUN_SECONDS:
+                    raise Throttled("clearbit: time budget of this run used; the rest waits for the next run", 60.0)
                 response = self._find(lookup)
                 code = response.status_code
                 if code == 200:

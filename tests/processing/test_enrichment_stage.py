@@ -125,3 +125,19 @@ def test_outage_then_recovery(stage_settings, httpserver, settings, clock):
     FakeClearbit().install(httpserver)
     recovered = enrich_leads(stored, settings=stage_settings, clock=clock)
     assert len(recovered.passed) == 10 and all(lead.company == "Acme" for lead in stored)
+
+
+def test_a_long_run_stops_asking_after_its_time_budget(stage_settings, httpserver, settings, clock):
+    settings.CLEARBIT_API_KEY = CB_KEY
+    settings.PROVIDER_RUN_SECONDS = 10
+
+    def slow_answer(request):
+        clock.advance(4)  # each lookup "takes" 4 seconds on the fake clock
+        return FakeClearbit().combined(request)
+
+    httpserver.expect_request("/v2/combined/find").respond_with_handler(slow_answer)
+    leads = unsaved_leads([f"p{i}@acme.com" for i in range(6)])
+    result = enrich_leads(leads, settings=stage_settings, clock=clock)
+    assert len(result.passed) == 3 and len(result.deferred) == 3
+    assert all(lead.enrichment == {} and lead.next_attempt_at for lead in result.deferred)
+    assert _status("clearbit")["healthy"] is True
