@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_tenants.utils import get_public_schema_name
 
 from processing.models.providers import (
     DEFAULT_POSITION, PROVIDER_KIND, ProviderConfig, ProviderName, ProviderRateSlot, ProviderResult, ProviderUsage,
@@ -192,7 +193,10 @@ def credits_refresh(config: ProviderConfig, provider: Provider, *, force: bool =
 def provider_status() -> list[dict]:
     """One entry per provider for the current tenant, for /api/v1/status and admin:
     name, kind, enabled, configured, healthy, last_error, credits (when known),
-    usage this month and budget. Never contains a key."""
+    usage this month and budget. Never contains a key. Empty on the public
+    schema, which has no providers."""
+    if connection.schema_name == get_public_schema_name():
+        return []
     rows = []
     for config in provider_configs():
         usage = usage_this_month(config.name)

@@ -166,3 +166,15 @@ def test_a_key_stored_under_another_secret_key_is_reported_not_used(in_tenant_a,
     assert config.api_key() == "" and config.key_unreadable()
     status = next(row for row in provider_status() if row["name"] == "clearbit")
     assert "cannot be decrypted" in status["blocked_reason"] and status["configured"] is False
+
+
+def test_provider_status_lists_every_provider_with_its_health(in_tenant_a):
+    rows = provider_status()
+    assert [row["name"] for row in rows] == ["offline", "clearbit", "zerobounce"]
+    offline = rows[0]
+    assert offline["kind"] == "verification" and offline["enabled"] and offline["configured"] and offline["healthy"]
+    assert {"last_error", "credits", "usage_month", "monthly_credit_budget", "blocked_reason", "api_key"} <= set(offline)
+
+
+def test_provider_status_is_empty_on_the_public_schema(public_schema):
+    assert provider_status() == []
