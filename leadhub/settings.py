@@ -164,6 +164,23 @@ CLEANUP_SCHEDULE = env("CLEANUP_SCHEDULE", "0 2 * * *")
 LEAD_RETENTION_DAYS = envint("LEAD_RETENTION_DAYS", 365)
 TASK_TIMEOUT = envint("TASK_TIMEOUT", 600)
 
+# --- Enrichment and verification providers (see README "Enrichment and verification") ---
+# Every outbound call has a timeout; 5xx/timeouts are retried with exponential back-off.
+PROVIDER_TIMEOUT = float(env("PROVIDER_TIMEOUT", "10"))
+PROVIDER_RETRIES = envint("PROVIDER_RETRIES", 2)
+PROVIDER_BACKOFF = float(env("PROVIDER_BACKOFF", "1"))
+# Cached answers (verification per email, company per domain) are reused for this long.
+PROVIDER_CACHE_TTL_DAYS = envint("PROVIDER_CACHE_TTL_DAYS", 30)
+# Temporary answers (unknown, greylisted, ...) are re-checked after this delay, this many times.
+VERIFY_RECHECK_MINUTES = envint("VERIFY_RECHECK_MINUTES", 360)
+VERIFY_RECHECK_LIMIT = envint("VERIFY_RECHECK_LIMIT", 3)
+# Leads left for later (outage, queued, configuration problem) come back after this delay.
+PROVIDER_RETRY_MINUTES = envint("PROVIDER_RETRY_MINUTES", 30)
+MX_TIMEOUT = float(env("MX_TIMEOUT", "2"))
+# Per-lead providers (Clearbit) stop asking after this many seconds in one run, well
+# inside TASK_TIMEOUT; the remaining leads wait for the next run.
+PROVIDER_RUN_SECONDS = envint("PROVIDER_RUN_SECONDS", 240)
+
 Q_CLUSTER = {
     "name": "leadhub",
     "workers": BATCH_WORKERS,

