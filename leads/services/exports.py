@@ -1,0 +1,384 @@
+"""Exports: choose the leads, send them to one destination, remember who got what.
+
+``export_create`` validates a request and stores a pending Export; ``export_start``
+runs it now or queues it for a worker; ``export_run`` does the work. A lead goes to a
+destination at most once (LeadDelivery), unless the export is forced; suppressed leads
+never leave.
+"""
+import contextlib
+import logging
+import os
+from datetime import datetime, timezone as dt_timezone
+
+from django.conf import settings
+from django.core.files import File
+from django.db import DatabaseError, connection, transaction
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from psycopg.types.json import Jsonb
+
+from leads.exports.base import ChunkResult, Destination, ExportError
+from leads.exports.fields import READ_FIELDS
+from leads.models import (
+    AuditEvent, CsvTemplate, Export, ExportFormat, ExportIssue, ExportSettings, Lead, LeadDelivery, LeadStatus,
+)
+from leads.models.exports import FILE_FORMATS
+from leads.services.audit import actor_label
+from leads.services.suppression import suppressed_q
+
+logger = logging.getLogger(__name__)
+
+EXPORTABLE_STATUSES = (LeadStatus.APPROVED, LeadStatus.EXPORTED)
+FILTER_KEYS = ("status", "source", "min_score", "verification_status", "created_after", "created_before", "ids")
+# Formats whose destination is a campaign id the caller must give.
+NEEDS_DESTINATION = (ExportFormat.INSTANTLY, ExportFormat.SMARTLEAD)
+
+
+class ExportInvalid(Exception):
+    """The export request is invalid; ``errors`` maps field -> messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("Invalid export request.")
+        self.errors = errors
+
+
+# --- choosing leads ----------------------------------------------------------------
+
+
+def leads_for_export(filters: dict) -> QuerySet:
+    """The leads matching validated ``filters`` (default: approved), in id order."""
+    qs = Lead.objects.filter(status__in=filters.get("status") or [LeadStatus.APPROVED])
+    if filters.get("source"):
+        qs = qs.filter(source=filters["source"])
+    if filters.get("min_score") is not None:
+        qs = qs.filter(score__gte=filters["min_score"])
+    if filters.get("verification_status"):
+        qs = qs.filter(verification_status=filters["verification_status"])
+    if filters.get("created_after"):
+        qs = qs.filter(created_at__gte=filters["created_after"])
+    if filters.get("created_before"):
+        qs = qs.filter(created_at__lt=filters["created_before"])
+    if filters.get("ids"):
+        qs = qs.filter(pk__in=filters["ids"])
+    return qs.order_by("pk")
+
+
+def clean_filters(raw: dict | None) -> tuple[dict, dict[str, list[str]]]:
+    """(JSON-safe filters, errors keyed ``filters.<name>``)."""
+    raw = raw or {}
+    errors: dict[str, list[str]] = {}
+    if not isinstance(raw, dict):
+        return {}, {"filters": ["Must be an object."]}
+    for key in raw:
+        if key not in FILTER_KEYS:
+            errors[f"filters.{key}"] = [f"Unknown filter. Use {', '.join(FILTER_KEYS)}."]
+    clean: dict = {}
+    status = raw.get("status", [LeadStatus.APPROVED])
+    status = [status] if isinstance(status, str) else status
+    if not isinstance(status, list) or not status or any(s not in EXPORTABLE_STATUSES for s in status):
+        errors["filters.status"] = ["Only approved or exported leads can be exported."]
+    else:
+        clean["status"] = sorted(set(status))
+    for key in ("source", "verification_status"):
+        if raw.get(key) not in (None, ""):
+            clean[key] = str(raw[key])
+    if raw.get("min_score") not in (None, ""):
+        try:
+            clean["min_score"] = int(raw["min_score"])
+        except (TypeError, ValueError):
+            errors["filters.min_score"] = ["Must be a whole number."]
+    for key in ("created_after", "created_before"):
+        if raw.get(key) not in (None, ""):
+            value = str(raw[key])
+            parsed = parse_datetime(value) or (parse_date(value) and datetime.fromisoformat(value))
+            if not parsed:
+                errors[f"filters.{key}"] = ["Use an ISO date or date-time (2026-01-31 or 2026-01-31T12:00:00Z)."]
+            else:
+                if timezone.is_naive(parsed):
+                    parsed = timezone.make_aware(parsed, dt_timezone.utc)
+                clean[key] = parsed.isoformat()
+    if raw.get("ids") not in (None, []):
+        ids = raw["ids"]
+        if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            errors["filters.ids"] = ["Must be a list of lead ids."]
+        else:
+            clean["ids"] = ids
+    return clean, errors
+
+
+def destination_key(*, format: str, destination: str, template: CsvTemplate | None) -> str:
+    """The name leads are deduplicated on: the same campaign is the same destination."""
+    if format == ExportFormat.CSV:
+        return f"csv:{destination or template.name}"
+    if format == ExportFormat.SALESFORCE:
+        return f"salesforce:{destination or 'Lead'}"
+    if format == ExportFormat.INSTANTLY_CSV:
+        return f"instantly_csv:{destination}" if destination else "instantly_csv"
+    return f"{format}:{destination}"
+
+
+# --- creating and starting --------------------------------------------------------
+
+
+def export_create(*, format: str, destination: str = "", template: str = "", filters: dict | None = None,
+                  force: bool = False, user=None, api_key=None) -> Export:
+    """Validate an export request and store it as pending (nothing is sent yet).
+
+    Raises ExportInvalid with field errors."""
+    errors: dict[str, list[str]] = {}
+    destination = (destination or "").strip()
+    if format not in ExportFormat.values:
+        errors["format"] = [f"Unknown format. Use one of {', '.join(ExportFormat.values)}."]
+    if format in NEEDS_DESTINATION and not destination:
+        errors["destination"] = [f"The {format} campaign id is required."]
+    if format == ExportFormat.SMARTLEAD and destination and not destination.isdigit():
+        errors["destination"] = ["Smartlead campaign ids are numbers."]
+    template_obj = None
+    if format == ExportFormat.CSV:
+        template_obj = CsvTemplate.objects.filter(name=template).first() if template else None
+        if template_obj is None:
+            names = ", ".join(CsvTemplate.objects.values_list("name", flat=True)) or "none defined yet (see admin)"
+            errors["template"] = [f"Choose a CSV template by name: {names}."]
+        elif not template_obj.columns.exists():
+            errors["template"] = [f"The template '{template}' has no columns."]
+    clean, filter_errors = clean_filters(filters)
+    errors.update(filter_errors)
+    if len(destination) > 150:
+        errors["destination"] = ["At most 150 characters."]
+    if errors:
+        raise ExportInvalid(errors)
+    key = destination_key(format=format, destination=destination, template=template_obj)
+    return Export.objects.create(
+        format=format, destination=key, template=template_obj, filters=clean, force=bool(force),
+        total_count=leads_for_export(clean).count(),
+        created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        actor=actor_label(user=user, api_key=api_key),
+    )
+
+
+def export_start(*, export: Export, background: bool | None = None) -> bool:
+    """Run the export now, or queue it for a worker when it is large (more than
+    EXPORT_INLINE_MAX_LEADS leads) or ``background`` is true. Returns True when queued.
+    The task is queued after the surrounding transaction commits."""
+    if background is None:
+        background = export.total_count > settings.EXPORT_INLINE_MAX_LEADS
+    if not background:
+        export_run(export_id=export.pk)
+        export.refresh_from_db()
+        return False
+    from django_q.tasks import async_task
+
+    schema, export_id = connection.schema_name, export.pk
+    transaction.on_commit(lambda: async_task("leads.exports.tasks.export_run_task", schema, export_id,
+                                             task_name=f"export-{schema}-{export_id}"))
+    return True
+
+
+# --- running ----------------------------------------------------------------------
+
+
+def build_destination(export: Export, *, leads: QuerySet, clock=None, session=None) -> Destination:
+    """The Destination object for an export, with the tenant's credentials."""
+    from leads.exports import csvfile, instantly, salesforce, smartlead
+
+    creds = ExportSettings.current()
+    target = export.destination.partition(":")[2]
+    timeout = settings.EXPORT_HTTP_TIMEOUT
+    if export.format == ExportFormat.INSTANTLY_CSV:
+        return csvfile.instantly_csv(custom_keys=custom_field_keys(leads))
+    if export.format == ExportFormat.CSV:
+        if export.template is None:
+            raise ExportError("The CSV template of this export was deleted.")
+        return csvfile.template_csv(export.template)
+    if export.format == ExportFormat.INSTANTLY:
+        return instantly.InstantlyDestination(base_url=settings.INSTANTLY_BASE_URL, api_key=creds.value("instantly_api_key"),
+                                              campaign_id=target, session=session, timeout=timeout)
+    if export.format == ExportFormat.SMARTLEAD:
+        return smartlead.SmartleadDestination(base_url=settings.SMARTLEAD_BASE_URL, api_key=creds.value("smartlead_api_key"),
+                                              campaign_id=target, clock=clock, session=session, timeout=timeout)
+    return salesforce.SalesforceDestination(
+        instance_url=creds.value("salesforce_instance_url"), token_url=creds.value("salesforce_token_url"),
+        client_id=creds.value("salesforce_client_id"), client_secret=creds.value("salesforce_client_secret"),
+        external_id_field=creds.value("salesforce_external_id_field"), api_version=creds.value("salesforce_api_version"),
+        session=session, timeout=timeout,
+    )
+
+
+def custom_field_keys(leads: QuerySet) -> list[str]:
+    """Every custom field key used by ``leads`` (one query), sorted."""
+    sql, params = leads.order_by().values("custom_fields").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT jsonb_object_keys(sub.custom_fields) FROM ({sql}) sub "
+                       f"WHERE jsonb_typeof(sub.custom_fields) = 'object'", params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def export_run(*, export_id: int, clock=None, session=None) -> Export:
+    """Send a pending export's leads to its destination and record the outcome.
+
+    Skips suppressed leads and (unless forced) leads already sent to the destination,
+    each with its reason. Sent leads become ``exported`` (from ``approved``) with
+    exported_at and export_destination. File exports are all-or-nothing; API exports
+    record each accepted chunk at once, so a failure half-way never causes a resend.
+    A second call for the same export does nothing. Returns the export."""
+    claimed = Export.objects.filter(pk=export_id, status=Export.Status.PENDING).update(
+        status=Export.Status.RUNNING, started_at=timezone.now())
+    export = Export.objects.get(pk=export_id)
+    if not claimed:
+        return export
+    try:
+        with _destination_lock(export.destination):
+            _run(export, clock=clock, session=session)
+    except ExportError as exc:
+        _finish(export, status=Export.Status.FAILED, error=str(exc))
+    except Exception as exc:
+        logger.exception("export %s failed", export.pk)
+        _finish(export, status=Export.Status.FAILED, error=f"Unexpected error: {type(exc).__name__}")
+        raise
+    export.refresh_from_db()
+    return export
+
+
+@contextlib.contextmanager
+def _destination_lock(destination: str):
+    """One export at a time per (tenant, destination): two concurrent runs would both
+    see the same leads as not yet sent."""
+    key = f"{connection.schema_name}:export:{destination}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
+    try:
+        yield
+    finally:
+        # In a failed outer transaction the unlock cannot run; the lock then ends with the session.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+
+
+def _run(export: Export, *, clock, session) -> None:
+    base = leads_for_export(export.filters)
+    delivered = Exists(LeadDelivery.objects.filter(lead=OuterRef("pk"), destination=export.destination))
+    suppressed = suppressed_q()
+    Export.objects.filter(pk=export.pk).update(total_count=base.count())
+
+    _skip(export, base.filter(suppressed), "on the do-not-contact list")
+    to_send = base.exclude(suppressed)
+    if not export.force:
+        _skip(export, to_send.filter(delivered), f"already sent to {export.destination}")
+        to_send = to_send.exclude(delivered)
+
+    destination = build_destination(export, leads=to_send, clock=clock, session=session)
+    # A file is all-or-nothing: its leads are marked in the same transaction, undone if
+    # writing fails. An API push commits each accepted chunk, since it cannot be undone.
+    atomic = transaction.atomic() if destination.produces_file else contextlib.nullcontext()
+    success = False
+    details: dict[str, int] = {}
+    try:
+        with atomic:
+            destination.open()
+            chunk: list[dict] = []
+            chunk_size = settings.EXPORT_CHUNK_SIZE
+            for row in to_send.values(*READ_FIELDS).iterator(chunk_size=chunk_size):
+                chunk.append(row)
+                if len(chunk) >= chunk_size:
+                    _record(export, destination.send(chunk), details, rows=chunk)
+                    chunk = []
+            if chunk:
+                _record(export, destination.send(chunk), details, rows=chunk)
+            destination.close(success=True)
+            success = True
+            if destination.produces_file:
+                _store_file(export, destination.path)
+    finally:
+        if not success:
+            destination.close(success=False)
+        if getattr(destination, "path", ""):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(destination.path)
+        if details:
+            export.refresh_from_db(fields=["details"])
+            Export.objects.filter(pk=export.pk).update(details={**export.details, **details})
+    _finish(export, status=Export.Status.DONE)
+
+
+def _store_file(export: Export, path: str) -> None:
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S")
+    name = f"export-{export.pk}-{export.format}-{stamp}.csv"
+    with open(path, "rb") as handle:
+        export.file.save(name, File(handle), save=False)
+    Export.objects.filter(pk=export.pk).update(file=export.file.name)
+
+
+def _finish(export: Export, *, status: str, error: str = "") -> None:
+    Export.objects.filter(pk=export.pk).update(status=status, error_message=error[:2000], finished_at=timezone.now())
+    AuditEvent.objects.create(object_type="export", object_id=str(export.pk), action=f"export_{status}",
+                              actor=export.actor or "system", user=export.created_by, note=error[:500],
+                              changes={"destination": export.destination, "format": export.format})
+
+
+def _skip(export: Export, leads: QuerySet, reason: str) -> None:
+    """Record every lead of ``leads`` as skipped with ``reason`` (one INSERT ... SELECT)."""
+    sql, params = leads.order_by().values("pk", "email").query.sql_with_params()
+    issue_table = ExportIssue._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {issue_table} (export_id, lead_id, email, outcome, reason) "
+            f"SELECT %s, sub.pk, sub.email, %s, %s FROM ({sql}) sub",
+            [export.pk, ExportIssue.Outcome.SKIPPED, reason, *params],
+        )
+        skipped = cursor.rowcount
+    if skipped:
+        _add_counts(export, skipped=skipped)
+
+
+def _add_counts(export: Export, *, sent: int = 0, skipped: int = 0, failed: int = 0) -> None:
+    Export.objects.filter(pk=export.pk).update(
+        sent_count=F("sent_count") + sent, skipped_count=F("skipped_count") + skipped, failed_count=F("failed_count") + failed)
+
+
+def _record(export: Export, result: ChunkResult, details: dict[str, int], *, rows: list[dict]) -> None:
+    """Bookkeeping for one chunk, set-based: deliveries upserted, leads marked exported
+    (with an audit event for each approved -> exported), issues stored, counts added."""
+    for key, value in result.details.items():
+        details[key] = details.get(key, 0) + value
+    now = timezone.now()
+    lead_table, audit_table = Lead._meta.db_table, AuditEvent._meta.db_table
+    delivery_table, issue_table = LeadDelivery._meta.db_table, ExportIssue._meta.db_table
+    user_id = export.created_by_id
+    with transaction.atomic(), connection.cursor() as cursor:
+        if result.sent:
+            ids = [lead_id for lead_id, _ in result.sent]
+            remote_ids = [remote_id for _, remote_id in result.sent]
+            cursor.execute(
+                f"INSERT INTO {delivery_table} (lead_id, destination, export_id, remote_id, delivered_at) "
+                f"SELECT d.id, %s, %s, d.remote_id, %s FROM unnest(%s::bigint[], %s::text[]) AS d(id, remote_id) "
+                f"ON CONFLICT (lead_id, destination) DO UPDATE SET export_id = EXCLUDED.export_id, "
+                f"remote_id = EXCLUDED.remote_id, delivered_at = EXCLUDED.delivered_at",
+                [export.destination, export.pk, now, ids, remote_ids],
+            )
+            cursor.execute(
+                f"INSERT INTO {audit_table} (lead_id, object_type, object_id, action, actor, user_id, from_status, "
+                f"to_status, changes, note, created_at) "
+                f"SELECT id, 'lead', id::text, 'exported', %s, %s, %s, %s, %s::jsonb, '', %s "
+                f"FROM {lead_table} WHERE id = ANY(%s) AND status = %s",
+                [export.actor or "system", user_id, LeadStatus.APPROVED, LeadStatus.EXPORTED,
+                 Jsonb({"export_destination": [None, export.destination]}), now, ids, LeadStatus.APPROVED],
+            )
+            cursor.execute(
+                f"UPDATE {lead_table} SET "
+                f"status_changed_at = CASE WHEN status = %s THEN %s ELSE status_changed_at END, "
+                f"status = %s, exported_at = %s, export_destination = %s, updated_at = %s "
+                f"WHERE id = ANY(%s)",
+                [LeadStatus.APPROVED, now, LeadStatus.EXPORTED, now, export.destination, now, ids],
+            )
+        for outcome, items in ((ExportIssue.Outcome.SKIPPED, result.skipped), (ExportIssue.Outcome.FAILED, result.failed)):
+            if items:
+                emails = {row["id"]: row["email"] for row in rows}
+                cursor.execute(
+                    f"INSERT INTO {issue_table} (export_id, lead_id, email, outcome, reason) "
+                    f"SELECT %s, d.id, d.email, %s, d.reason FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
+                    f"AS d(id, email, reason)",
+                    [export.pk, outcome, [i for i, _ in items], [emails.get(i, "") for i, _ in items],
+                     [reason[:1000] for _, reason in items]],
+                )
+        _add_counts(export, sent=len(result.sent), skipped=len(result.skipped), failed=len(result.failed))
