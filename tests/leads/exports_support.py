@@ -1,7 +1,12 @@
 """Fixtures and helpers shared by the export tests (imported by tests/leads/test_exports_*.py)."""
+import itertools
+
 import pytest
 
 from leads.models import Export, ExportSettings
+
+
+_bulk_seq = itertools.count(1)
 
 
 @pytest.fixture
@@ -37,3 +42,13 @@ def set_credentials(**values) -> ExportSettings:
         setattr(creds, key, value)
     creds.save()
     return creds
+
+
+def approved_leads(count: int, **fields):
+    """``count`` approved leads in one INSERT."""
+    from leads.models import Lead
+
+    start = next(_bulk_seq) * 100_000
+    leads = [Lead(status="approved", email=f"bulk{start + i}@example{i % 7}.com", first_name="Bo",
+                  last_name=f"Bulk{i}", company=f"Bulk Co {i}", source="test", **fields) for i in range(count)]
+    return Lead.objects.bulk_create(leads)
