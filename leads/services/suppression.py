@@ -1,7 +1,7 @@
 """Do-not-contact: the suppression list and GDPR erasure.
 
-Ingestion must call ``suppressed_emails`` before storing leads, and refuse the rows it
-returns with ``SUPPRESSED_REASON``: that is what keeps an erased person from coming back.
+Ingestion must call ``suppression_reasons`` (or ``suppressed_emails``) before storing
+leads, and refuse the rows it names with the reason given: that is what keeps an erased person from coming back.
 Exports exclude suppressed leads themselves (``suppressed_q``).
 """
 import hashlib
@@ -14,7 +14,11 @@ from leads.models import AuditEvent, ExportIssue, Lead, SuppressionEntry
 from leads.services.audit import actor_label
 
 Kind = SuppressionEntry.Kind
-SUPPRESSED_REASON = "This email is on the do-not-contact list (suppressed or erased on request)."
+REASONS = {
+    Kind.ERASED: "This person asked to be erased (GDPR); their data may not be imported again.",
+    Kind.EMAIL: "This email is on the do-not-contact list.",
+    Kind.DOMAIN: "This email's domain is on the do-not-contact list.",
+}
 
 
 class SuppressionInvalid(ValueError):
@@ -37,30 +41,40 @@ def _domain_of(email: str) -> str:
 def suppressed_emails(emails: list[str]) -> set[str]:
     """The given emails (as given) that must not be stored or contacted: listed
     themselves, on a listed domain, or erased (matched by hash). One query."""
-    wanted = {}
+    return set(suppression_reasons(emails))
+
+
+def suppression_reasons(emails: list[str]) -> dict[str, str]:
+    """{email as given: why it is refused} for the suppressed ones among ``emails``.
+    Ingestion shows the reason on the refused row. One query."""
+    wanted: dict[str, list[str]] = {}
     for email in emails:
         key = normalize_email(email)
         if key:
             wanted.setdefault(key, []).append(email)
     if not wanted:
-        return set()
+        return {}
     hashes = {email_hash(key): key for key in wanted}
     domains = {_domain_of(key) for key in wanted}
     rows = SuppressionEntry.objects.filter(
         Q(kind=Kind.EMAIL, value__in=list(wanted)) | Q(kind=Kind.DOMAIN, value__in=list(domains))
         | Q(kind=Kind.ERASED, value__in=list(hashes))
     ).values_list("kind", "value")
-    blocked_keys = set()
+    by_key: dict[str, str] = {}
     blocked_domains = set()
     for kind, value in rows:
         if kind == Kind.EMAIL:
-            blocked_keys.add(value)
+            by_key.setdefault(value, REASONS[Kind.EMAIL])
         elif kind == Kind.DOMAIN:
             blocked_domains.add(value)
         else:
-            blocked_keys.add(hashes[value])
-    return {original for key, originals in wanted.items()
-            if key in blocked_keys or _domain_of(key) in blocked_domains for original in originals}
+            by_key[hashes[value]] = REASONS[Kind.ERASED]  # the strongest reason wins
+    reasons = {}
+    for key, originals in wanted.items():
+        reason = by_key.get(key) or (REASONS[Kind.DOMAIN] if _domain_of(key) in blocked_domains else "")
+        for original in originals if reason else ():
+            reasons[original] = reason
+    return reasons
 
 
 class _Sha256Hex(Func):
