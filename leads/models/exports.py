@@ -3,6 +3,8 @@
 A lead is sent to a destination at most once: ``LeadDelivery`` holds one row per
 (lead, destination) and every export skips leads that already have one, unless forced.
 """
+import re
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -172,6 +174,32 @@ class SuppressionEntry(models.Model):
 
     def __str__(self):
         return f"{self.kind}: {self.value}"
+
+    def clean(self):
+        if self.kind == self.Kind.ERASED:
+            if not re.fullmatch(r"[0-9a-f]{64}", self.value or ""):
+                raise ValidationError({"kind": "Erased entries are made by the erasure request, not by hand."})
+            return
+        try:
+            self.value = self.normalize(self.kind, self.value)
+        except ValueError as exc:
+            raise ValidationError({"value": str(exc)}) from None
+
+    @classmethod
+    def normalize(cls, kind: str, value: str) -> str:
+        """The stored form of an email or domain; ValueError when it is not one."""
+        value = (value or "").strip().lower()
+        if kind == cls.Kind.EMAIL:
+            local, at, domain = value.rpartition("@")
+            if not (at and local and "." in domain and " " not in value):
+                raise ValueError("Enter a valid email address.")
+        elif kind == cls.Kind.DOMAIN:
+            value = value.removeprefix("@")
+            if "." not in value or "@" in value or " " in value:
+                raise ValueError("Enter a domain such as example.com.")
+        else:
+            raise ValueError(f"kind must be {cls.Kind.EMAIL} or {cls.Kind.DOMAIN}.")
+        return value
 
 
 class ExportSettings(models.Model):

@@ -95,18 +95,10 @@ def suppressed_q() -> Q:
 
 
 def _normalize_value(kind: str, value: str) -> str:
-    value = (value or "").strip().lower()
-    if kind == Kind.EMAIL:
-        local, at, domain = value.rpartition("@")
-        if not (at and local and "." in domain):
-            raise SuppressionInvalid("Enter a valid email address.")
-    elif kind == Kind.DOMAIN:
-        value = value.removeprefix("@")
-        if "." not in value or "@" in value or " " in value:
-            raise SuppressionInvalid("Enter a domain such as example.com.")
-    else:
-        raise SuppressionInvalid(f"kind must be {Kind.EMAIL} or {Kind.DOMAIN}.")
-    return value
+    try:
+        return SuppressionEntry.normalize(kind, value)
+    except ValueError as exc:
+        raise SuppressionInvalid(str(exc)) from None
 
 
 def suppression_add(*, kind: str, value: str, reason: str = "", user=None) -> SuppressionEntry:
