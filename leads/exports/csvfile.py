@@ -8,7 +8,7 @@ import io
 import tempfile
 
 from leads.exports.base import ChunkResult, Destination
-from leads.exports.fields import cell, field_value
+from leads.exports.fields import READ_FIELDS, cell, field_value
 
 # Instantly's importer maps these headers without manual work; custom variables follow.
 INSTANTLY_COLUMNS = (
@@ -30,6 +30,8 @@ class CsvDestination(Destination):
 
     def __init__(self, *, columns: list[tuple[str, str, str]], delimiter: str = ",", encoding: str = "utf-8"):
         self.columns = columns
+        names = {"id", "email"} | {name.partition(".")[0] for _, name, _ in columns}
+        self.fields = tuple(f for f in READ_FIELDS if f in names)
         self.delimiter = delimiter
         self.encoding = encoding
         self.path = ""

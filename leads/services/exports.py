@@ -13,13 +13,13 @@ from datetime import datetime, timezone as dt_timezone
 from django.conf import settings
 from django.core.files import File
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Case, CharField, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from psycopg.types.json import Jsonb
 
 from leads.exports.base import ChunkResult, Destination, ExportError
-from leads.exports.fields import READ_FIELDS
 from leads.models import (
     AuditEvent, CsvTemplate, Export, ExportFormat, ExportIssue, ExportSettings, Lead, LeadDelivery, LeadStatus,
 )
@@ -256,49 +256,85 @@ def _destination_lock(destination: str):
 
 
 def _run(export: Export, *, clock, session) -> None:
-    base = leads_for_export(export.filters)
-    delivered = Exists(LeadDelivery.objects.filter(lead=OuterRef("pk"), destination=export.destination))
-    suppressed = suppressed_q()
-    Export.objects.filter(pk=export.pk).update(total_count=base.count())
-
-    _skip(export, base.filter(suppressed), "on the do-not-contact list")
-    to_send = base.exclude(suppressed)
+    skip_when = [When(suppressed_q(), then=Value("on the do-not-contact list"))]
     if not export.force:
-        _skip(export, to_send.filter(delivered), f"already sent to {export.destination}")
-        to_send = to_send.exclude(delivered)
+        delivered = Exists(LeadDelivery.objects.filter(lead=OuterRef("pk"), destination=export.destination))
+        skip_when.append(When(delivered, then=Value(f"already sent to {export.destination}")))
+    candidates = leads_for_export(export.filters).annotate(
+        skip_reason=Case(*skip_when, default=None, output_field=CharField()))
 
-    destination = build_destination(export, leads=to_send, clock=clock, session=session)
     # A file is all-or-nothing: its leads are marked in the same transaction, undone if
     # writing fails. An API push commits each accepted chunk, since it cannot be undone.
-    atomic = transaction.atomic() if destination.produces_file else contextlib.nullcontext()
+    atomic = transaction.atomic() if export.format in FILE_FORMATS else contextlib.nullcontext()
+    table = f"export_ids_{export.pk}"
+    destination = None
     success = False
     details: dict[str, int] = {}
     try:
         with atomic:
+            snapshot = _snapshot(export, candidates, table)
+            destination = build_destination(export, leads=snapshot, clock=clock, session=session)
             destination.open()
             chunk: list[dict] = []
             chunk_size = settings.EXPORT_CHUNK_SIZE
-            for row in to_send.values(*READ_FIELDS).iterator(chunk_size=chunk_size):
+            # A file takes every row: its leads are marked once at the end, from the snapshot.
+            record = _write_only if destination.produces_file else _record
+            for row in snapshot.values(*destination.fields).iterator(chunk_size=chunk_size):
                 chunk.append(row)
                 if len(chunk) >= chunk_size:
-                    _record(export, destination.send(chunk), details, rows=chunk)
+                    record(export, destination.send(chunk), details, rows=chunk)
                     chunk = []
             if chunk:
-                _record(export, destination.send(chunk), details, rows=chunk)
+                record(export, destination.send(chunk), details, rows=chunk)
             destination.close(success=True)
             success = True
             if destination.produces_file:
                 _store_file(export, destination.path)
+                with connection.cursor() as cursor:
+                    sent = _mark_sent(cursor, export, now=timezone.now(), params=[],
+                                      source=f"SELECT id, '' AS remote_id FROM pg_temp.{table} WHERE skip_reason IS NULL")
+                _add_counts(export, sent=sent)
     finally:
-        if not success:
-            destination.close(success=False)
-        if getattr(destination, "path", ""):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(destination.path)
+        if destination is not None:
+            if not success:
+                destination.close(success=False)
+            if getattr(destination, "path", ""):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(destination.path)
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
         if details:
             export.refresh_from_db(fields=["details"])
             Export.objects.filter(pk=export.pk).update(details={**export.details, **details})
     _finish(export, status=Export.Status.DONE)
+
+
+def _snapshot(export: Export, candidates: QuerySet, table: str) -> QuerySet:
+    """Freeze the export's leads in a temporary table (id, skip reason) in one scan,
+    record the skipped ones with their reason, and return a queryset of the others.
+
+    The rows are then read while this export inserts deliveries and updates leads;
+    reading from a fixed id list keeps that reading independent of those writes (a
+    live NOT EXISTS against the growing delivery table can turn quadratic)."""
+    sql, params = candidates.order_by().values("pk", "skip_reason").query.sql_with_params()
+    issue_table, lead_table = ExportIssue._meta.db_table, Lead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text)")
+        cursor.execute(f"INSERT INTO pg_temp.{table} (id, skip_reason) SELECT sub.pk, sub.skip_reason FROM ({sql}) sub",
+                       params)
+        total = cursor.rowcount
+        cursor.execute(f"ANALYZE pg_temp.{table}")
+        cursor.execute(
+            f"INSERT INTO {issue_table} (export_id, lead_id, email, outcome, reason) "
+            f"SELECT %s, t.id, l.email, %s, t.skip_reason FROM pg_temp.{table} t JOIN {lead_table} l ON l.id = t.id "
+            f"WHERE t.skip_reason IS NOT NULL ORDER BY t.id",
+            [export.pk, ExportIssue.Outcome.SKIPPED],
+        )
+        skipped = cursor.rowcount
+    Export.objects.filter(pk=export.pk).update(total_count=total, skipped_count=F("skipped_count") + skipped)
+    return Lead.objects.filter(
+        pk__in=RawSQL(f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL", ())).order_by("pk")
 
 
 def _store_file(export: Export, path: str) -> None:
@@ -316,24 +352,13 @@ def _finish(export: Export, *, status: str, error: str = "") -> None:
                               changes={"destination": export.destination, "format": export.format})
 
 
-def _skip(export: Export, leads: QuerySet, reason: str) -> None:
-    """Record every lead of ``leads`` as skipped with ``reason`` (one INSERT ... SELECT)."""
-    sql, params = leads.order_by().values("pk", "email").query.sql_with_params()
-    issue_table = ExportIssue._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {issue_table} (export_id, lead_id, email, outcome, reason) "
-            f"SELECT %s, sub.pk, sub.email, %s, %s FROM ({sql}) sub",
-            [export.pk, ExportIssue.Outcome.SKIPPED, reason, *params],
-        )
-        skipped = cursor.rowcount
-    if skipped:
-        _add_counts(export, skipped=skipped)
-
-
 def _add_counts(export: Export, *, sent: int = 0, skipped: int = 0, failed: int = 0) -> None:
     Export.objects.filter(pk=export.pk).update(
         sent_count=F("sent_count") + sent, skipped_count=F("skipped_count") + skipped, failed_count=F("failed_count") + failed)
+
+
+def _write_only(export: Export, result: ChunkResult, details: dict[str, int], *, rows: list[dict]) -> None:
+    """A file chunk needs no bookkeeping yet (see _run)."""
 
 
 def _record(export: Export, result: ChunkResult, details: dict[str, int], *, rows: list[dict]) -> None:
@@ -342,35 +367,12 @@ def _record(export: Export, result: ChunkResult, details: dict[str, int], *, row
     for key, value in result.details.items():
         details[key] = details.get(key, 0) + value
     now = timezone.now()
-    lead_table, audit_table = Lead._meta.db_table, AuditEvent._meta.db_table
-    delivery_table, issue_table = LeadDelivery._meta.db_table, ExportIssue._meta.db_table
-    user_id = export.created_by_id
+    issue_table = ExportIssue._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         if result.sent:
-            ids = [lead_id for lead_id, _ in result.sent]
-            remote_ids = [remote_id for _, remote_id in result.sent]
-            cursor.execute(
-                f"INSERT INTO {delivery_table} (lead_id, destination, export_id, remote_id, delivered_at) "
-                f"SELECT d.id, %s, %s, d.remote_id, %s FROM unnest(%s::bigint[], %s::text[]) AS d(id, remote_id) "
-                f"ON CONFLICT (lead_id, destination) DO UPDATE SET export_id = EXCLUDED.export_id, "
-                f"remote_id = EXCLUDED.remote_id, delivered_at = EXCLUDED.delivered_at",
-                [export.destination, export.pk, now, ids, remote_ids],
-            )
-            cursor.execute(
-                f"INSERT INTO {audit_table} (lead_id, object_type, object_id, action, actor, user_id, from_status, "
-                f"to_status, changes, note, created_at) "
-                f"SELECT id, 'lead', id::text, 'exported', %s, %s, %s, %s, %s::jsonb, '', %s "
-                f"FROM {lead_table} WHERE id = ANY(%s) AND status = %s",
-                [export.actor or "system", user_id, LeadStatus.APPROVED, LeadStatus.EXPORTED,
-                 Jsonb({"export_destination": [None, export.destination]}), now, ids, LeadStatus.APPROVED],
-            )
-            cursor.execute(
-                f"UPDATE {lead_table} SET "
-                f"status_changed_at = CASE WHEN status = %s THEN %s ELSE status_changed_at END, "
-                f"status = %s, exported_at = %s, export_destination = %s, updated_at = %s "
-                f"WHERE id = ANY(%s)",
-                [LeadStatus.APPROVED, now, LeadStatus.EXPORTED, now, export.destination, now, ids],
-            )
+            _mark_sent(cursor, export, now=now,
+                       source="SELECT d.id, d.remote_id FROM unnest(%s::bigint[], %s::text[]) AS d(id, remote_id)",
+                       params=[[lead_id for lead_id, _ in result.sent], [remote_id for _, remote_id in result.sent]])
         for outcome, items in ((ExportIssue.Outcome.SKIPPED, result.skipped), (ExportIssue.Outcome.FAILED, result.failed)):
             if items:
                 emails = {row["id"]: row["email"] for row in rows}
@@ -382,3 +384,34 @@ def _record(export: Export, result: ChunkResult, details: dict[str, int], *, row
                      [reason[:1000] for _, reason in items]],
                 )
         _add_counts(export, sent=len(result.sent), skipped=len(result.skipped), failed=len(result.failed))
+
+
+def _mark_sent(cursor, export: Export, *, now, source: str, params: list) -> int:
+    """Record the leads of ``source`` (SQL yielding ``id, remote_id``) as sent: delivery
+    upserted, approved -> exported with an audit event, exported_at and destination set.
+    Three statements, whatever the number of leads. Returns how many."""
+    lead_table, audit_table, delivery_table = Lead._meta.db_table, AuditEvent._meta.db_table, LeadDelivery._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {delivery_table} (lead_id, destination, export_id, remote_id, delivered_at) "
+        f"SELECT src.id, %s, %s, src.remote_id, %s FROM ({source}) AS src "
+        f"ON CONFLICT (lead_id, destination) DO UPDATE SET export_id = EXCLUDED.export_id, "
+        f"remote_id = EXCLUDED.remote_id, delivered_at = EXCLUDED.delivered_at",
+        [export.destination, export.pk, now, *params],
+    )
+    count = cursor.rowcount
+    cursor.execute(
+        f"INSERT INTO {audit_table} (lead_id, object_type, object_id, action, actor, user_id, from_status, "
+        f"to_status, changes, note, created_at) "
+        f"SELECT l.id, 'lead', l.id::text, 'exported', %s, %s, %s, %s, %s, '', %s "
+        f"FROM {lead_table} l JOIN ({source}) AS src ON src.id = l.id WHERE l.status = %s",
+        [export.actor or "system", export.created_by_id, LeadStatus.APPROVED, LeadStatus.EXPORTED,
+         Jsonb({"export_destination": [None, export.destination]}), now, *params, LeadStatus.APPROVED],
+    )
+    cursor.execute(
+        f"UPDATE {lead_table} l SET "
+        f"status_changed_at = CASE WHEN l.status = %s THEN %s ELSE l.status_changed_at END, "
+        f"status = %s, exported_at = %s, export_destination = %s, updated_at = %s "
+        f"FROM ({source}) AS src WHERE src.id = l.id",
+        [LeadStatus.APPROVED, now, LeadStatus.EXPORTED, now, export.destination, now, *params],
+    )
+    return count
