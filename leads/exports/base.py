@@ -31,6 +31,9 @@ class Destination:
     produces_file = False
     # The lead fields its rows need (see fields.READ_FIELDS); fewer columns read faster.
     fields: tuple[str, ...] = READ_FIELDS
+    # How many leads one request takes: an API push reads and sends this many at a time,
+    # so a failed request never hides leads an earlier request of the same chunk sent.
+    batch_size = 1000
 
     def open(self) -> None:
         """Called once before the first chunk."""

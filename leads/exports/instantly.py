@@ -38,6 +38,10 @@ def instantly_lead(row: dict) -> dict:
 
 
 class InstantlyDestination(Destination):
+    @property
+    def batch_size(self) -> int:
+        return MAX_LEADS_PER_REQUEST
+
     def __init__(self, *, base_url: str, api_key: str, campaign_id: str, skip_if_in_workspace: bool = True,
                  session: requests.Session | None = None, timeout: int = 30):
         if not api_key:

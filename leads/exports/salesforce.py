@@ -51,6 +51,10 @@ def salesforce_record(row: dict, *, external_id_field: str) -> dict:
 
 
 class SalesforceDestination(Destination):
+    @property
+    def batch_size(self) -> int:
+        return MAX_RECORDS_PER_CALL
+
     def __init__(self, *, instance_url: str, token_url: str, client_id: str, client_secret: str,
                  external_id_field: str, api_version: str, session: requests.Session | None = None, timeout: int = 30):
         if not (token_url and client_id and client_secret):

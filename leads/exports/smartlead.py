@@ -60,6 +60,10 @@ def smartlead_lead(row: dict) -> dict:
 
 
 class SmartleadDestination(Destination):
+    @property
+    def batch_size(self) -> int:
+        return MAX_LEADS_PER_REQUEST
+
     def __init__(self, *, base_url: str, api_key: str, campaign_id: str, clock=None,
                  session: requests.Session | None = None, timeout: int = 30):
         if not api_key:

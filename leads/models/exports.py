@@ -98,6 +98,20 @@ class LeadDelivery(models.Model):
         verbose_name_plural = "lead deliveries"
 
 
+class ExportCandidate(models.Model):
+    """The leads an API export is working through (its frozen snapshot), deleted when it ends.
+
+    A real table rather than a temporary one: an API export spans many transactions,
+    and session state does not survive a transaction-pooling connection pooler."""
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="+")
+    lead_id = models.BigIntegerField()
+    skip_reason = models.TextField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["export", "lead_id"], name="export_candidate_uniq")]
+
+
 class CsvTemplate(models.Model):
     """A tenant's own CSV layout: ordered columns, delimiter and encoding."""
 

@@ -21,7 +21,7 @@ from psycopg.types.json import Jsonb
 
 from leads.exports.base import ChunkResult, Destination, ExportError
 from leads.models import (
-    AuditEvent, CsvTemplate, Export, ExportFormat, ExportIssue, ExportSettings, Lead, LeadDelivery, LeadStatus,
+    AuditEvent, CsvTemplate, Export, ExportCandidate, ExportFormat, ExportIssue, ExportSettings, Lead, LeadDelivery, LeadStatus,
 )
 from leads.models.exports import FILE_FORMATS
 from leads.services.audit import actor_label
@@ -228,8 +228,7 @@ def export_run(*, export_id: int, clock=None, session=None) -> Export:
     if not claimed:
         return export
     try:
-        with _destination_lock(export.destination):
-            _run(export, clock=clock, session=session)
+        _run(export, clock=clock, session=session)
     except ExportError as exc:
         _finish(export, status=Export.Status.FAILED, error=str(exc))
     except Exception as exc:
@@ -240,101 +239,137 @@ def export_run(*, export_id: int, clock=None, session=None) -> Export:
     return export
 
 
-@contextlib.contextmanager
-def _destination_lock(destination: str):
-    """One export at a time per (tenant, destination): two concurrent runs would both
-    see the same leads as not yet sent."""
-    key = f"{connection.schema_name}:export:{destination}"
+def _lock_destination(export: Export) -> None:
+    """Until the current transaction ends, no other export writes to this tenant's
+    destination: two at once could both find the same leads not yet sent."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", [key])
-    try:
-        yield
-    finally:
-        # In a failed outer transaction the unlock cannot run; the lock then ends with the session.
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(hashtext(%s))", [key])
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:export:{export.destination}"])
 
 
-def _run(export: Export, *, clock, session) -> None:
+def _candidates(export: Export) -> QuerySet:
+    """The filtered leads, each with why it must be skipped (NULL: send it)."""
     skip_when = [When(suppressed_q(), then=Value("on the do-not-contact list"))]
     if not export.force:
         delivered = Exists(LeadDelivery.objects.filter(lead=OuterRef("pk"), destination=export.destination))
         skip_when.append(When(delivered, then=Value(f"already sent to {export.destination}")))
-    candidates = leads_for_export(export.filters).annotate(
-        skip_reason=Case(*skip_when, default=None, output_field=CharField()))
+    return leads_for_export(export.filters).annotate(skip_reason=Case(*skip_when, default=None, output_field=CharField()))
 
-    # A file is all-or-nothing: its leads are marked in the same transaction, undone if
-    # writing fails. An API push commits each accepted chunk, since it cannot be undone.
-    atomic = transaction.atomic() if export.format in FILE_FORMATS else contextlib.nullcontext()
+
+def _freeze(export: Export, *, target: str, columns: str, select: str) -> None:
+    """Copy the export's candidates (id, skip reason) into ``target`` in one scan.
+
+    The leads are then read from that fixed id list while the export inserts
+    deliveries and updates leads; a live NOT EXISTS against the delivery table the
+    same export is filling can turn quadratic."""
+    sql, params = _candidates(export).order_by().values("pk", "skip_reason").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM ({sql}) sub", params)
+        total = cursor.rowcount
+    Export.objects.filter(pk=export.pk).update(total_count=total)
+
+
+def _run(export: Export, *, clock, session) -> None:
+    if export.format in FILE_FORMATS:
+        _run_file(export)
+    else:
+        _run_push(export, clock=clock, session=session)
+
+
+def _run_file(export: Export) -> None:
+    """All or nothing, in one transaction: the file is written row by row from a
+    server-side cursor, then its leads are marked in three statements."""
     table = f"export_ids_{export.pk}"
     destination = None
-    success = False
-    details: dict[str, int] = {}
     try:
-        with atomic:
-            snapshot = _snapshot(export, candidates, table)
-            destination = build_destination(export, leads=snapshot, clock=clock, session=session)
+        with transaction.atomic():
+            _lock_destination(export)
+            with connection.cursor() as cursor:
+                cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text) ON COMMIT DROP")
+            _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
+            _record_skipped(export, f"SELECT id, skip_reason FROM pg_temp.{table} WHERE skip_reason IS NOT NULL")
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE pg_temp.{table}")
+            leads = Lead.objects.filter(
+                pk__in=RawSQL(f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL", ())).order_by("pk")
+            destination = build_destination(export, leads=leads)
             destination.open()
             chunk: list[dict] = []
             chunk_size = settings.EXPORT_CHUNK_SIZE
-            # A file takes every row: its leads are marked once at the end, from the snapshot.
-            record = _write_only if destination.produces_file else _record
-            for row in snapshot.values(*destination.fields).iterator(chunk_size=chunk_size):
+            for row in leads.values(*destination.fields).iterator(chunk_size=chunk_size):
                 chunk.append(row)
                 if len(chunk) >= chunk_size:
-                    record(export, destination.send(chunk), details, rows=chunk)
+                    destination.send(chunk)
                     chunk = []
             if chunk:
-                record(export, destination.send(chunk), details, rows=chunk)
+                destination.send(chunk)
             destination.close(success=True)
-            success = True
-            if destination.produces_file:
-                _store_file(export, destination.path)
-                with connection.cursor() as cursor:
-                    sent = _mark_sent(cursor, export, now=timezone.now(), params=[],
-                                      source=f"SELECT id, '' AS remote_id FROM pg_temp.{table} WHERE skip_reason IS NULL")
-                _add_counts(export, sent=sent)
+            _store_file(export, destination.path)
+            with connection.cursor() as cursor:
+                sent = _mark_sent(cursor, export, now=timezone.now(), params=[],
+                                  source=f"SELECT id, '' AS remote_id FROM pg_temp.{table} WHERE skip_reason IS NULL")
+            _add_counts(export, sent=sent)
     finally:
         if destination is not None:
-            if not success:
-                destination.close(success=False)
-            if getattr(destination, "path", ""):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(destination.path)
-        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
+            destination.close(success=False)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(destination.path)
+    _finish(export, status=Export.Status.DONE)
+
+
+def _run_push(export: Export, *, clock, session) -> None:
+    """Chunk by chunk, each in its own short transaction: read a batch the destination
+    takes in one request, send it, record what it accepted, commit. A failure stops
+    the export but keeps what was already accepted, so nothing is ever sent twice."""
+    candidate_table = ExportCandidate._meta.db_table
+    details: dict[str, int] = {}
+    destination = build_destination(export, leads=Lead.objects.none(), clock=clock, session=session)
+    try:
+        with transaction.atomic():
+            _freeze(export, target=candidate_table, columns="export_id, lead_id, skip_reason",
+                    select=f"{int(export.pk)}, sub.pk, sub.skip_reason")
+            _record_skipped(export, f"SELECT lead_id AS id, skip_reason FROM {candidate_table} "
+                                    f"WHERE export_id = {int(export.pk)} AND skip_reason IS NOT NULL")
+        destination.open()
+        chunk_size = max(1, min(settings.EXPORT_CHUNK_SIZE, destination.batch_size))
+        pending = ExportCandidate.objects.filter(export=export, skip_reason__isnull=True).order_by("lead_id")
+        last = 0
+        while ids := list(pending.filter(lead_id__gt=last).values_list("lead_id", flat=True)[:chunk_size]):
+            last = ids[-1]
+            with transaction.atomic():
+                _lock_destination(export)
+                rows = list(Lead.objects.filter(pk__in=ids).order_by("pk").values(*destination.fields))
+                if not export.force:
+                    # Another export may have sent some of them since the snapshot.
+                    taken = set(LeadDelivery.objects.filter(lead_id__in=ids, destination=export.destination)
+                                .values_list("lead_id", flat=True))
+                    if taken:
+                        _record(export, ChunkResult(skipped=[(i, f"already sent to {export.destination}") for i in sorted(taken)]),
+                                details, rows=rows)
+                        rows = [row for row in rows if row["id"] not in taken]
+                if rows:
+                    _record(export, destination.send(rows), details, rows=rows)
+        destination.close(success=True)
+    finally:
+        ExportCandidate.objects.filter(export=export).delete()
         if details:
             export.refresh_from_db(fields=["details"])
             Export.objects.filter(pk=export.pk).update(details={**export.details, **details})
     _finish(export, status=Export.Status.DONE)
 
 
-def _snapshot(export: Export, candidates: QuerySet, table: str) -> QuerySet:
-    """Freeze the export's leads in a temporary table (id, skip reason) in one scan,
-    record the skipped ones with their reason, and return a queryset of the others.
-
-    The rows are then read while this export inserts deliveries and updates leads;
-    reading from a fixed id list keeps that reading independent of those writes (a
-    live NOT EXISTS against the growing delivery table can turn quadratic)."""
-    sql, params = candidates.order_by().values("pk", "skip_reason").query.sql_with_params()
+def _record_skipped(export: Export, source: str) -> None:
+    """Store an issue for every (id, skip_reason) of ``source`` and count them."""
     issue_table, lead_table = ExportIssue._meta.db_table, Lead._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{table}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text)")
-        cursor.execute(f"INSERT INTO pg_temp.{table} (id, skip_reason) SELECT sub.pk, sub.skip_reason FROM ({sql}) sub",
-                       params)
-        total = cursor.rowcount
-        cursor.execute(f"ANALYZE pg_temp.{table}")
         cursor.execute(
             f"INSERT INTO {issue_table} (export_id, lead_id, email, outcome, reason) "
-            f"SELECT %s, t.id, l.email, %s, t.skip_reason FROM pg_temp.{table} t JOIN {lead_table} l ON l.id = t.id "
-            f"WHERE t.skip_reason IS NOT NULL ORDER BY t.id",
+            f"SELECT %s, src.id, l.email, %s, src.skip_reason FROM ({source}) src JOIN {lead_table} l ON l.id = src.id "
+            f"ORDER BY src.id",
             [export.pk, ExportIssue.Outcome.SKIPPED],
         )
         skipped = cursor.rowcount
-    Export.objects.filter(pk=export.pk).update(total_count=total, skipped_count=F("skipped_count") + skipped)
-    return Lead.objects.filter(
-        pk__in=RawSQL(f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL", ())).order_by("pk")
+    if skipped:
+        _add_counts(export, skipped=skipped)
 
 
 def _store_file(export: Export, path: str) -> None:
@@ -355,10 +390,6 @@ def _finish(export: Export, *, status: str, error: str = "") -> None:
 def _add_counts(export: Export, *, sent: int = 0, skipped: int = 0, failed: int = 0) -> None:
     Export.objects.filter(pk=export.pk).update(
         sent_count=F("sent_count") + sent, skipped_count=F("skipped_count") + skipped, failed_count=F("failed_count") + failed)
-
-
-def _write_only(export: Export, result: ChunkResult, details: dict[str, int], *, rows: list[dict]) -> None:
-    """A file chunk needs no bookkeeping yet (see _run)."""
 
 
 def _record(export: Export, result: ChunkResult, details: dict[str, int], *, rows: list[dict]) -> None:
