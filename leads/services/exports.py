@@ -8,12 +8,12 @@ never leave.
 import contextlib
 import logging
 import os
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
 from django.core.files import File
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Case, CharField, Exists, F, OuterRef, QuerySet, Value, When
+from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -222,8 +222,11 @@ def export_run(*, export_id: int, clock=None, session=None) -> Export:
     exported_at and export_destination. File exports are all-or-nothing; API exports
     record each accepted chunk at once, so a failure half-way never causes a resend.
     A second call for the same export does nothing. Returns the export."""
-    claimed = Export.objects.filter(pk=export_id, status=Export.Status.PENDING).update(
-        status=Export.Status.RUNNING, started_at=timezone.now())
+    # A run whose worker died long ago (beyond the task timeout) may be taken over.
+    stale = timezone.now() - timedelta(seconds=settings.Q_CLUSTER.get("retry", 3600))
+    claimed = Export.objects.filter(
+        Q(status=Export.Status.PENDING) | Q(status=Export.Status.RUNNING, started_at__lt=stale), pk=export_id,
+    ).update(status=Export.Status.RUNNING, started_at=timezone.now())
     export = Export.objects.get(pk=export_id)
     if not claimed:
         return export
@@ -325,6 +328,7 @@ def _run_push(export: Export, *, clock, session) -> None:
     destination = build_destination(export, leads=Lead.objects.none(), clock=clock, session=session)
     try:
         with transaction.atomic():
+            ExportCandidate.objects.filter(export=export).delete()  # left by a run whose worker died
             _freeze(export, target=candidate_table, columns="export_id, lead_id, skip_reason",
                     select=f"{int(export.pk)}, sub.pk, sub.skip_reason")
             _record_skipped(export, f"SELECT lead_id AS id, skip_reason FROM {candidate_table} "

@@ -107,3 +107,36 @@ def test_missing_key_fails_with_a_clear_reason(in_tenant_a, instantly_server, se
     export = push()
     assert export.status == "failed" and "No Instantly API key" in export.error_message
     assert not instantly_server.log
+
+
+def test_tenant_b_never_uses_tenant_a_credentials(tenant_a, tenant_b, instantly_server, settings):
+    from django_tenants.utils import schema_context
+
+    settings.INSTANTLY_API_KEY = ""
+    with schema_context("tenant_a"):
+        set_credentials(instantly_api_key=KEY)
+    with schema_context("tenant_b"):
+        make_lead(status="approved")
+        export = push()
+    assert export.status == "failed" and "No Instantly API key" in export.error_message
+    assert not instantly_server.log
+
+
+def test_a_run_abandoned_by_a_dead_worker_is_taken_over(in_tenant_a, instantly_server, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import Export, ExportCandidate
+
+    set_credentials(instantly_api_key=KEY)
+    make_lead(status="approved")
+    instantly_server.expect_request("/api/v2/leads/add").respond_with_handler(answer_creating_all_but())
+    export = export_create(format="instantly", destination="camp-1")
+    ExportCandidate.objects.create(export=export, lead_id=1)  # left over by the dead run
+    Export.objects.filter(pk=export.pk).update(status="running", started_at=timezone.now() - timedelta(seconds=30))
+    assert export_run(export_id=export.pk).status == "running"  # still fresh: not taken over
+    Export.objects.filter(pk=export.pk).update(started_at=timezone.now() - timedelta(days=1))
+    again = export_run(export_id=export.pk)
+    assert (again.status, again.sent_count) == ("done", 1)
+    assert not ExportCandidate.objects.exists()
