@@ -3,6 +3,8 @@ import os
 
 from django.db import connection
 from django.http import FileResponse, Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -66,11 +68,14 @@ class ExportListCreate(APIView):
 
     permission_classes = [IsReviewer]
 
+    @extend_schema(operation_id="exports_list", responses=ExportSerializer(many=True))
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(Export.objects.order_by("-id"), request, view=self)
         return paginator.get_paginated_response(ExportSerializer(page, many=True).data)
 
+    @extend_schema(operation_id="exports_create", request=ExportRequestSerializer,
+                   responses={201: ExportSerializer, 202: ExportSerializer, 400: OpenApiResponse(description="field errors")})
     def post(self, request):
         serializer = ExportRequestSerializer(data=request.data)
         if not serializer.is_valid():
@@ -89,6 +94,7 @@ class ExportListCreate(APIView):
 class ExportDetail(APIView):
     permission_classes = [IsReviewer]
 
+    @extend_schema(operation_id="exports_retrieve", responses=ExportSerializer)
     def get(self, request, export_id: int):
         export = Export.objects.filter(pk=export_id).first()
         if export is None:
@@ -101,6 +107,7 @@ class ExportDetail(APIView):
 class ExportDownload(APIView):
     permission_classes = [IsReviewer]
 
+    @extend_schema(operation_id="exports_download", responses={(200, "text/csv"): OpenApiTypes.BINARY})
     def get(self, request, export_id: int):
         export = Export.objects.filter(pk=export_id).first()
         # The file must also sit under this tenant's folder (defence in depth).
@@ -128,6 +135,7 @@ class SuppressionListCreate(APIView):
 
     permission_classes = [IsReviewer]
 
+    @extend_schema(operation_id="suppressions_list", responses=SuppressionSerializer(many=True))
     def get(self, request):
         qs = SuppressionEntry.objects.order_by("-id")
         if request.query_params.get("kind"):
@@ -136,6 +144,7 @@ class SuppressionListCreate(APIView):
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(SuppressionSerializer(page, many=True).data)
 
+    @extend_schema(operation_id="suppressions_create", request=SuppressionSerializer, responses={201: SuppressionSerializer})
     def post(self, request):
         serializer = SuppressionSerializer(data=request.data)
         if not serializer.is_valid():
@@ -154,6 +163,7 @@ class SuppressionListCreate(APIView):
 class SuppressionDetail(APIView):
     permission_classes = [IsReviewer]
 
+    @extend_schema(operation_id="suppressions_destroy", responses={204: None, 409: OpenApiResponse(description="erasure record")})
     def delete(self, request, entry_id: int):
         entry = SuppressionEntry.objects.filter(pk=entry_id).first()
         if entry is None:
@@ -176,6 +186,8 @@ class Erasure(APIView):
 
     permission_classes = [IsTenantAdmin]
 
+    @extend_schema(operation_id="erasure_create", request=ErasureSerializer,
+                   responses=inline_serializer("ErasureResult", {"erased_leads": serializers.IntegerField()}))
     def post(self, request):
         serializer = ErasureSerializer(data=request.data)
         if not serializer.is_valid():

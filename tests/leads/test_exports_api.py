@@ -157,3 +157,12 @@ def test_suppression_entries_of_a_are_invisible_on_b(reviewer_a, tenant_b):
     reviewer_b = client_for("b.localhost", "tenant_b", "reviewer")
     assert reviewer_b.delete(f"/api/v1/suppressions/{entry_id}").status_code == 404
     assert reviewer_b.get("/api/v1/suppressions").json()["count"] == 0
+
+
+def test_openapi_schema_documents_the_export_endpoints(reviewer_a):
+    response = reviewer_a.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    paths = response.json()["paths"]
+    assert {"/api/v1/exports", "/api/v1/exports/{export_id}", "/api/v1/exports/{export_id}/download",
+            "/api/v1/suppressions", "/api/v1/erasure"} <= set(paths)
+    assert "requestBody" in paths["/api/v1/exports"]["post"]
