@@ -87,7 +87,8 @@ class ExportIssue(models.Model):
 class LeadDelivery(models.Model):
     """The lead was sent to this destination (by the last export that sent it)."""
 
-    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: the unique (lead, destination) index serves lookups by lead.
+    lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     destination = models.CharField(max_length=200)
     export = models.ForeignKey(Export, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries")
     remote_id = models.CharField(max_length=100, blank=True, default="")
@@ -104,7 +105,8 @@ class ExportCandidate(models.Model):
     A real table rather than a temporary one: an API export spans many transactions,
     and session state does not survive a transaction-pooling connection pooler."""
 
-    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="+")
+    # The unique (export, lead_id) index serves lookups by export.
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="+", db_index=False)
     lead_id = models.BigIntegerField()
     skip_reason = models.TextField(null=True, blank=True)
 
