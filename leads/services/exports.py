@@ -91,7 +91,10 @@ def clean_filters(raw: dict | None) -> tuple[dict, dict[str, list[str]]]:
     for key in ("created_after", "created_before"):
         if raw.get(key) not in (None, ""):
             value = str(raw[key])
-            parsed = parse_datetime(value) or (parse_date(value) and datetime.fromisoformat(value))
+            try:
+                parsed = parse_datetime(value) or (parse_date(value) and datetime.fromisoformat(value))
+            except ValueError:  # well formed but impossible, e.g. 2026-02-30
+                parsed = None
             if not parsed:
                 errors[f"filters.{key}"] = ["Use an ISO date or date-time (2026-01-31 or 2026-01-31T12:00:00Z)."]
             else:

@@ -148,3 +148,31 @@ def test_running_an_export_twice_does_nothing_more(in_tenant_a, media_root):
     again = export_run(export_id=export.pk)
     assert (again.status, again.sent_count) == ("done", 1)
     assert LeadDelivery.objects.count() == 1
+
+
+@pytest.mark.parametrize("filters,error_key", [
+    ({"created_after": "2026-02-30"}, "filters.created_after"),
+    ({"created_before": "yesterday"}, "filters.created_before"),
+    ({"ids": "1,2"}, "filters.ids"),
+    ({"status": []}, "filters.status"),
+])
+def test_bad_filters_are_refused_by_name(in_tenant_a, filters, error_key):
+    with pytest.raises(ExportInvalid) as excinfo:
+        export_create(format="instantly_csv", filters=filters)
+    assert error_key in excinfo.value.errors
+
+
+def test_date_and_id_filters(in_tenant_a, media_root):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = make_lead(status="approved")
+    Lead.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    recent = make_lead(status="approved")
+    other = make_lead(status="approved")
+    since = (timezone.now() - timedelta(days=1)).date().isoformat()
+    export = run(format="instantly_csv", filters={"created_after": since, "ids": [old.pk, recent.pk]})
+    assert export.sent_count == 1
+    assert Lead.objects.get(pk=recent.pk).status == LeadStatus.EXPORTED
+    assert Lead.objects.get(pk=other.pk).status == LeadStatus.APPROVED
