@@ -276,7 +276,10 @@ def _freeze(export: Export, *, target: str, columns: str, select: str) -> None:
 
 def _run(export: Export, *, clock, session) -> None:
     if export.format in FILE_FORMATS:
-        _run_file(export)
+        try:
+            _run_file(export)
+        except OSError as exc:  # disk full, storage unreachable: nothing was marked
+            raise ExportError(f"The export file could not be written: {exc.strerror or exc}") from exc
     else:
         _run_push(export, clock=clock, session=session)
 

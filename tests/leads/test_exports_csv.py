@@ -176,3 +176,26 @@ def test_date_and_id_filters(in_tenant_a, media_root):
     assert export.sent_count == 1
     assert Lead.objects.get(pk=recent.pk).status == LeadStatus.EXPORTED
     assert Lead.objects.get(pk=other.pk).status == LeadStatus.APPROVED
+
+
+def test_a_file_that_cannot_be_written_marks_nothing(in_tenant_a, media_root, settings, monkeypatch):
+    from leads.exports.csvfile import CsvDestination
+
+    settings.EXPORT_CHUNK_SIZE = 1
+    make_lead(status="approved")
+    make_lead(status="approved")
+    send = CsvDestination.send
+    calls = []
+
+    def send_then_fill_the_disk(self, rows):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return send(self, rows)
+
+    monkeypatch.setattr(CsvDestination, "send", send_then_fill_the_disk)
+    export = run(format="instantly_csv")
+    assert export.status == "failed" and "No space left on device" in export.error_message
+    assert not export.file and export.sent_count == 0
+    assert not LeadDelivery.objects.exists()
+    assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.APPROVED}
