@@ -199,6 +199,22 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# --- Exports (leads/exports/) -------------------------------------------------
+# Destination credentials; a tenant's ExportSettings row (admin) overrides each one.
+INSTANTLY_API_KEY = env("INSTANTLY_API_KEY")
+SMARTLEAD_API_KEY = env("SMARTLEAD_API_KEY")
+SALESFORCE_INSTANCE_URL = env("SALESFORCE_INSTANCE_URL")
+SALESFORCE_TOKEN_URL = env("SALESFORCE_TOKEN_URL", "https://login.salesforce.com/services/oauth2/token")
+SALESFORCE_CLIENT_ID = env("SALESFORCE_CLIENT_ID")
+SALESFORCE_CLIENT_SECRET = env("SALESFORCE_CLIENT_SECRET")
+SALESFORCE_EXTERNAL_ID_FIELD = env("SALESFORCE_EXTERNAL_ID_FIELD", "LeadHub_Id__c")
+SALESFORCE_API_VERSION = env("SALESFORCE_API_VERSION", "60.0")
+# Exports matching more leads than this run in the background (django-q2).
+EXPORT_INLINE_MAX_LEADS = envint("EXPORT_INLINE_MAX_LEADS", 2000)
+# Leads read from the database per round trip while streaming an export.
+EXPORT_CHUNK_SIZE = envint("EXPORT_CHUNK_SIZE", 2000)
+EXPORT_HTTP_TIMEOUT = envint("EXPORT_HTTP_TIMEOUT", 30)
+
 # --- REST API --------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

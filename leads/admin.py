@@ -37,3 +37,4 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(TenantSettings)
 class TenantSettingsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "default_region", "product_name", "updated_at")
+from leads import admin_exports  # noqa: E402,F401  (exports, templates, suppression list)
