@@ -41,8 +41,9 @@ POPULAR_DOMAINS = (
     "aol.com", "live.com", "msn.com", "comcast.net", "protonmail.com", "ymail.com",
     "yahoo.co.uk", "hotmail.co.uk", "hotmail.fr", "yahoo.fr", "gmx.de", "gmx.net", "web.de",
     "mail.ru", "yandex.ru", "orange.fr", "btinternet.com", "verizon.net", "sbcglobal.net",
-    "bellsouth.net", "rocketmail.com", "me.com",
+    "bellsouth.net", "rocketmail.com", "me.com", "mail.com", "email.com", "gmx.com", "zoho.com",
 )
+_POPULAR = frozenset(POPULAR_DOMAINS)
 # Only long enough names are matched fuzzily: "bol.com" is a shop, not a typo of aol.com.
 _FUZZY_TARGETS = tuple(d for d in POPULAR_DOMAINS if len(d.split(".", 1)[0]) >= 5)
 _TLD_TYPOS = {
@@ -91,7 +92,8 @@ def clean_email_text(value: str | None) -> str:
         value = value[value.rfind("<") + 1:value.rfind(">")]
     value = _MAILTO.sub("", value)
     # Whitespace is never part of an (unquoted) address; stray separators around it neither.
-    value = "".join(value.split()).strip(",;:.'\"()[]")
+    # A trailing "." is the end of a sentence; a leading one is part of the (bad) address.
+    value = "".join(value.split()).lstrip(",;:'\"()[]").rstrip(",;:.'\"()[]")
     return value.lower()
 
 
@@ -111,12 +113,14 @@ def domain_info(domain: str) -> DomainInfo:
 
 
 def _suggest_domain(domain: str) -> str:
-    if domain in FREE_MAIL_DOMAINS or domain in DISPOSABLE_DOMAINS:
+    # Typo domains (gmial.com) are often registered by squatters and sit on the free or
+    # disposable lists, so being listed doesn't make a domain the intended one.
+    if domain in _POPULAR:
         return ""
     if "." not in domain:
-        return f"{domain}.com" if f"{domain}.com" in POPULAR_DOMAINS else ""
+        return f"{domain}.com" if f"{domain}.com" in _POPULAR else ""
     best = process.extractOne(domain, _FUZZY_TARGETS, scorer=OSA.distance, score_cutoff=2)
-    if best and (best[1] == 1 or len(domain) >= 9):
+    if best and (best[1] == 1 or (len(domain) >= 9 and domain not in FREE_MAIL_DOMAINS)):
         return best[0]
     name, _, tld = domain.rpartition(".")
     if tld in _TLD_TYPOS:

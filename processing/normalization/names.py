@@ -194,37 +194,39 @@ def normalize_name(first: str, last: str, full: str) -> PersonName:
 
     full, first = pull_nickname(full), pull_nickname(first)
 
+    # Casing is decided on the text as typed, before splitting: "AJ" in "AJ Smith" stays
+    # "AJ", though alone it would look like ALL CAPS. Derived parts are not re-cased.
     middle = ""
     if full:
-        # "Smith, John", "Smith Jr., John", "John Smith, PhD, MBA"
+        # "Smith, John", "Smith Jr., Dr. John", "John Smith, PhD, MBA"
         segments = [squash(s) for s in full.split(",") if s.strip(_STRIP)]
         while len(segments) > 1 and all(_dotless(t) in SUFFIXES for t in segments[-1].split(" ")):
             suffixes[:0] = [SUFFIXES[_dotless(t)] for t in segments.pop().split(" ")]
-        if len(segments) == 2:  # "Smith, John", "Smith Jr., Dr. John"
+        if len(segments) == 2:
             surname = _take_affixes(_tokens(segments[0]), [], suffixes)
             given = _take_affixes(_tokens(segments[1]), prefixes, [])
-            tokens = given + surname
+            surname = proper_case(" ".join(surname), particles_from=0).split(" ") if surname else []
+            given = proper_case(" ".join(given), particles_from=_NEVER).split(" ") if given else []
+            full = " ".join(given + surname)
             split = (given[0] if given else "", " ".join(given[1:]), " ".join(surname))
         else:
             tokens = _take_affixes(_tokens(" ".join(segments)), prefixes, suffixes)
-            split = _split_full(tokens, bool(prefixes))
-        full = " ".join(tokens)
+            full = proper_case(" ".join(tokens), particles_from=1)
+            split = _split_full(full.split(" ") if full else [], bool(prefixes))
         if not first:
-            first = split[0]
-            middle = split[1]
+            first, middle = split[0], split[1]
+        else:
+            first = proper_case(" ".join(_take_affixes(_tokens(first), prefixes, [])), particles_from=_NEVER)
         if not last:
             last = split[2]
-    if first:
-        first = " ".join(_take_affixes(_tokens(first), prefixes, []))
-    if last:
-        last = " ".join(_take_affixes(_tokens(last), [], suffixes))
-
-    first = proper_case(first, particles_from=_NEVER)
-    middle = proper_case(middle, particles_from=_NEVER)
-    last = proper_case(last, particles_from=0)
+        else:
+            last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
+    else:
+        first = proper_case(" ".join(_take_affixes(_tokens(first), prefixes, [])), particles_from=_NEVER)
+        last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
+        # Joined after casing, so "JOHN" + "smith" reads "John Smith".
+        full = " ".join(p for p in (first, last) if p)
     nickname = proper_case(nickname, particles_from=_NEVER)
-    # Joined after casing, so "JOHN" + "smith" reads "John Smith".
-    full = proper_case(full, particles_from=1) if full else " ".join(p for p in (first, last) if p)
     key = letters_key(last or first or full)[:100]
     return PersonName(first, last, full, " ".join(dict.fromkeys(prefixes)),
                       " ".join(dict.fromkeys(suffixes)), middle, nickname, key)
