@@ -22,7 +22,7 @@ from .companies import clean_company, company_key
 from .countries import country_code, country_name
 from .emails import normalize_email
 from .names import normalize_name
-from .phones import SUPPORTED_REGIONS, normalize_phone
+from .phones import SUPPORTED_REGIONS, PhoneResult, normalize_phone
 from .text import squash
 from .titles import classify_title
 from .web import clean_website, linkedin_key, registrable_domain
@@ -84,7 +84,14 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     if not own_code and lead.country_code and previous.get("country_source") != "phone":
         own_code = lead.country_code.upper() if lead.country_code.upper() in SUPPORTED_REGIONS else ""
         country_source = "country_code" if own_code else ""
-    phone = normalize_phone(lead.phone or "", own_code or default_region or "US")
+    if lead.phone and lead.phone == lead.phone_key and previous.get("version") == RULES_VERSION:
+        # Already E.164 from an earlier run: the number reads the same in any region, so
+        # the stored flags still hold and re-processing skips the costliest rule.
+        phone = PhoneResult(lead.phone, lead.phone_key, previous.get("phone_valid", False),
+                            previous.get("phone_type", ""), previous.get("phone_region", ""),
+                            previous.get("phone_extension", ""), previous.get("phone_error", ""))
+    else:
+        phone = normalize_phone(lead.phone or "", own_code or default_region or "US")
     extension = phone.extension
     if not extension and phone.key and phone.key == lead.phone_key:
         extension = previous.get("phone_extension", "")  # E.164 has no room for it: keep the first run's

@@ -51,6 +51,7 @@ _TLD_TYPOS = {
     "comm": "com", "coom": "com", "c0m": "com", "cim": "com", "clm": "com",
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
+_SEPARATORS = str.maketrans("", "", "-_.")
 _MAILTO = re.compile(r"^mailto:", re.I)
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
@@ -170,7 +171,8 @@ def normalize_email(value: str | None) -> EmailResult:
             except EmailNotValidError as exc:
                 error = str(exc)
     base_local = local.split("+", 1)[0]
-    is_role = "".join(ch for ch in base_local if ch.isalnum()) in ROLE_LOCAL_PARTS
+    is_role = base_local in ROLE_LOCAL_PARTS or (
+        len(base_local) < 20 and base_local.translate(_SEPARATORS) in ROLE_LOCAL_PARTS)
     suggestion = f"{local}@{info.suggestion}" if info.suggestion else ""
     company_domain = info.registrable if not (info.is_free or info.is_disposable or error) else ""
     return EmailResult(address, match_key(local, info.ascii), not error, error, is_role, info.is_free,

@@ -1,6 +1,7 @@
 """Domains, websites and LinkedIn profile URLs."""
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import idna
@@ -43,16 +44,9 @@ def to_ascii_domain(domain: str) -> str:
         return domain.lower()
 
 
-class Website(tuple):
-    """(url, domain): the cleaned URL ("" for placeholders) and its registrable domain."""
-
-    __slots__ = ()
-
-    def __new__(cls, url: str, domain: str):
-        return super().__new__(cls, (url, domain))
-
-    url = property(lambda self: self[0])
-    domain = property(lambda self: self[1])
+class Website(NamedTuple):
+    url: str     # cleaned URL, "" for placeholders such as "n/a"
+    domain: str  # registrable domain, "" when the host has no public suffix
 
 
 @lru_cache(maxsize=65536)
