@@ -17,6 +17,9 @@ HONORIFICS = {
     "frau": "Frau", "mme": "Mme", "mlle": "Mlle", "sra": "Sra.", "srta": "Srta.", "dra": "Dra.",
     "ing": "Ing.", "dipl-ing": "Dipl.-Ing.", "capt": "Capt.", "col": "Col.", "gen": "Gen.",
 }
+# Affixes that are also real names ("Gen Tanaka", "Li Ma", "Hon Lam"): they count only
+# when written with a dot ("Ing. Hans Huber", "Jane Doe, M.A.").
+DOTTED_ONLY = frozenset({"ing", "gen", "col", "capt", "hon", "ma", "ba", "pe"})
 # Generational and professional suffixes after a name.
 SUFFIXES = {
     "jr": "Jr.", "sr": "Sr.", "ii": "II", "iii": "III", "iv": "IV", "phd": "PhD", "md": "MD",
@@ -70,15 +73,23 @@ def _dotless(token: str) -> str:
     return token.lower().strip(".,").replace(".", "")
 
 
+def _affix(token: str, table: dict[str, str]) -> str:
+    """The display form when ``token`` is one of ``table``'s affixes, else ""."""
+    key = _dotless(token)
+    if key not in table or (key in DOTTED_ONLY and "." not in token):
+        return ""
+    return table[key]
+
+
 def _take_affixes(tokens: list[str], prefixes: list[str], suffixes: list[str]) -> list[str]:
     """Move leading honorifics and trailing suffixes out of ``tokens``."""
     start, end = 0, len(tokens)
-    while start < end - 1 and _dotless(tokens[start]) in HONORIFICS:
-        prefixes.append(HONORIFICS[_dotless(tokens[start])])
+    while start < end - 1 and _affix(tokens[start], HONORIFICS):
+        prefixes.append(_affix(tokens[start], HONORIFICS))
         start += 1
     tail = []
-    while end > start + 1 and _dotless(tokens[end - 1]) in SUFFIXES:
-        tail.append(SUFFIXES[_dotless(tokens[end - 1])])
+    while end > start + 1 and _affix(tokens[end - 1], SUFFIXES):
+        tail.append(_affix(tokens[end - 1], SUFFIXES))
         end -= 1
     suffixes.extend(reversed(tail))
     return tokens[start:end]
@@ -93,7 +104,7 @@ def _needs_case(token: str, whole_text_bad: bool) -> bool:
     return token == lower or (token == upper and (whole_text_bad or len(token) > 2))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _cap_word(word: str) -> str:
     lower = word.lower()
     if lower in MAC_NAMES:
@@ -167,7 +178,7 @@ def _tokens(text: str) -> list[str]:
     return [t.strip(",;") for t in text.split(" ") if t.strip(_STRIP)]
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=32768)
 def normalize_name(first: str, last: str, full: str) -> PersonName:
     """Clean a person's name given as any of first/last/full.
 
@@ -200,8 +211,8 @@ def normalize_name(first: str, last: str, full: str) -> PersonName:
     if full:
         # "Smith, John", "Smith Jr., Dr. John", "John Smith, PhD, MBA"
         segments = [squash(s) for s in full.split(",") if s.strip(_STRIP)]
-        while len(segments) > 1 and all(_dotless(t) in SUFFIXES for t in segments[-1].split(" ")):
-            suffixes[:0] = [SUFFIXES[_dotless(t)] for t in segments.pop().split(" ")]
+        while len(segments) > 1 and all(_affix(t, SUFFIXES) for t in segments[-1].split(" ")):
+            suffixes[:0] = [_affix(t, SUFFIXES) for t in segments.pop().split(" ")]
         if len(segments) == 2:
             surname = _take_affixes(_tokens(segments[0]), [], suffixes)
             given = _take_affixes(_tokens(segments[1]), prefixes, [])

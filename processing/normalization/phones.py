@@ -58,7 +58,7 @@ class PhoneResult:
 EMPTY = PhoneResult("", "", False, "", "", "", "")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalize_phone(value: str, region: str) -> PhoneResult:
     """Read ``value`` as a phone number dialled from ``region`` (ISO alpha-2).
 

@@ -19,7 +19,7 @@ _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "none", "null", "nil", "n
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def registrable_domain(host: str) -> str:
     """The domain a company registered, in ASCII (punycode) form, or "" when the host
     has no public suffix: "www.shop.bbc.co.uk" -> "bbc.co.uk", "münchen.de" -> "xn--mnchen-3ya.de"."""
@@ -33,7 +33,7 @@ def registrable_domain(host: str) -> str:
     return to_ascii_domain(registered)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def to_ascii_domain(domain: str) -> str:
     """IDNA (UTS #46) ASCII form of a domain; unchanged when it is ASCII or not encodable."""
     if domain.isascii():
@@ -49,7 +49,7 @@ class Website(NamedTuple):
     domain: str  # registrable domain, "" when the host has no public suffix
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def clean_website(value: str) -> Website:
     """Clean a website value: "  HTTP://WWW.Acme.COM/about/?utm_source=x " ->
     ("http://www.acme.com/about", "acme.com").
@@ -88,7 +88,7 @@ _LINKEDIN = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def linkedin_key(value: str) -> tuple[str, str]:
     """(canonical URL, match key) of a LinkedIn profile URL.
 

@@ -206,6 +206,10 @@ def test_company_domain_comes_only_from_business_addresses():
         ("", "", "Sir Patrick Stewart", ("Patrick", "Stewart", "Patrick Stewart", "Sir", "")),
         ("", "", "Mrs. Smith", ("", "Smith", "Smith", "Mrs.", "")),        # lone word after honorific: surname
         ("", "", "Madonna", ("Madonna", "", "Madonna", "", "")),
+        ("", "", "Li Ma", ("Li", "Ma", "Li Ma", "", "")),                 # a surname, not an M.A.
+        ("", "", "Jane Doe, M.A.", ("Jane", "Doe", "Jane Doe", "", "MA")),
+        ("", "", "Gen Tanaka", ("Gen", "Tanaka", "Gen Tanaka", "", "")),  # a given name, not a general
+        ("", "", "Ing. Hans Huber", ("Hans", "Huber", "Hans Huber", "Ing.", "")),
         ("", "", "  jean-luc   PICARD ", ("Jean-Luc", "Picard", "Jean-Luc Picard", "", "")),
         ("", "", "j.r.r. tolkien", ("J.R.R.", "Tolkien", "J.R.R. Tolkien", "", "")),
         ("", "", "AJ Smith", ("AJ", "Smith", "AJ Smith", "", "")),           # short caps initials kept
