@@ -20,6 +20,7 @@ from processing.normalization import (
     normalize_name,
     normalize_phone,
 )
+from processing.normalization.emails import clean_email_text
 from processing.normalization.names import proper_case
 
 # --------------------------------------------------------------------------- email
@@ -162,6 +163,22 @@ def test_fast_local_part_check_agrees_with_email_validator(local):
     except EmailNotValidError:
         expected = False
     assert normalize_email(f"{local}@acme.com").valid is expected
+
+
+def test_fast_local_part_check_agrees_with_email_validator_on_random_input():
+    import random
+
+    rnd = random.Random(11)
+    alphabet = "abcXYZ019._-+'!#$%&*/=?^`{|}~\"(),:;<>@[]\\ é"
+    for _ in range(500):
+        local = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 12))).replace(" ", "").lower()
+        cleaned = clean_email_text((local.replace("@", "") or "x") + "@acme.com")
+        try:
+            validate_email(cleaned, check_deliverability=False)
+            expected = True
+        except EmailNotValidError:
+            expected = False
+        assert normalize_email(cleaned).valid is expected, cleaned
 
 
 def test_company_domain_comes_only_from_business_addresses():
@@ -473,6 +490,8 @@ def test_linkedin_key(value, url, key):
         ("Intern", "individual", "other"),
         ("", "", ""),
         ("   ", "", ""),
+        ("N/A", "", ""),
+        ("-", "", ""),
     ],
 )
 def test_title_to_seniority_and_department(title, seniority, department):
