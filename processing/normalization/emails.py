@@ -1,7 +1,6 @@
 """Email addresses: the address we send to, the key we match on, and flags."""
-import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
@@ -52,12 +51,10 @@ _TLD_TYPOS = {
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
 _SEPARATORS = str.maketrans("", "", "-_.")
-_MAILTO = re.compile(r"^mailto:", re.I)
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
 
-@dataclass(frozen=True, slots=True)
-class DomainInfo:
+class DomainInfo(NamedTuple):
     ascii: str            # IDNA form used in the stored address and the key
     unicode: str          # for display
     error: str            # why the domain part is not valid, "" when it is
@@ -67,8 +64,7 @@ class DomainInfo:
     registrable: str      # registrable domain (company domain candidate)
 
 
-@dataclass(frozen=True, slots=True)
-class EmailResult:
+class EmailResult(NamedTuple):
     email: str            # cleaned address to send to ("" when none was given)
     key: str              # canonical match key ("" when there is no usable address)
     valid: bool
@@ -91,7 +87,8 @@ def clean_email_text(value: str | None) -> str:
     value = value.strip()
     if "<" in value and ">" in value:  # "Display Name <addr>"
         value = value[value.rfind("<") + 1:value.rfind(">")]
-    value = _MAILTO.sub("", value)
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
     # Whitespace is never part of an (unquoted) address; stray separators around it neither.
     # A trailing "." is the end of a sentence; a leading one is part of the (bad) address.
     value = "".join(value.split()).lstrip(",;:'\"()[]").rstrip(",;:.'\"()[]")

@@ -4,8 +4,8 @@ Hand-written rather than nameparser: nameparser takes ~180 µs per name, which a
 would cap normalization near 5,000 leads/s on unique names; these rules take a few µs.
 """
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .text import letters_key, squash
 
@@ -54,8 +54,7 @@ _STRIP = " ,;:/|"
 _NEVER = 1 << 30  # particles_from for given names: no particle rule
 
 
-@dataclass(frozen=True, slots=True)
-class PersonName:
+class PersonName(NamedTuple):
     first: str
     last: str
     full: str

@@ -1,7 +1,7 @@
 """Phone numbers: E.164 with phonenumbers, read in the lead's country."""
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
@@ -42,10 +42,10 @@ _LENGTH_ERRORS = {
 }
 _LABEL = re.compile(r"^\s*(?:tel|phone|mobile|mob|cell|fax|t|m|p)\s*[:.]\s*", re.I)
 _SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\|)\s*")
+_MAYBE_SEVERAL = re.compile(r"[/;,|]|or")
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneResult:
+class PhoneResult(NamedTuple):
     phone: str       # E.164 when the number could be read, otherwise exactly as given
     key: str         # E.164 match key, "" when the number could not be read
     valid: bool      # phonenumbers says the number exists in its region's numbering plan
@@ -69,8 +69,11 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
     """
     if not value or not value.strip():
         return EMPTY
-    text = _LABEL.sub("", value)
-    text = _SEPARATORS.split(text.strip(), maxsplit=1)[0]
+    text = value.strip()
+    if text[:1].isalpha():  # "tel:", "Phone:", "M." …
+        text = _LABEL.sub("", text)
+    if _MAYBE_SEVERAL.search(text):
+        text = _SEPARATORS.split(text, maxsplit=1)[0]
     region = region.upper() if region and region.upper() in SUPPORTED_REGIONS else "US"
     try:
         number = phonenumbers.parse(text, region)
