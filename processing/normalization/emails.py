@@ -51,6 +51,13 @@ _TLD_TYPOS = {
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
 _SEPARATORS = str.maketrans("", "", "-_.")
+# Mailboxes typed to get past a required field: never a person, so no match key (two
+# leads with none@none.com are not the same lead) and not valid.
+PLACEHOLDER_LOCAL_PARTS = frozenset({
+    "none", "noemail", "nomail", "na", "nil", "null", "unknown", "test", "testing", "asdf", "qwerty",
+    "xxx", "xxxx", "nobody", "noone", "no", "donotemail", "dontemail", "fake", "dummy", "notprovided",
+    "notavailable",
+})
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
 
@@ -145,6 +152,7 @@ def normalize_email(value: str | None) -> EmailResult:
     The address is trimmed, lowercased and its domain IDNA-encoded; validity is
     email-validator's syntax check. A syntactically invalid address still gets a key
     when it has the shape local@domain: the same bad address twice is the same lead.
+    Placeholders (none@none.com, test@…) get no key and count as invalid.
     """
     text = clean_email_text(value)
     if text in _NO_EMAIL:
@@ -168,9 +176,12 @@ def normalize_email(value: str | None) -> EmailResult:
             except EmailNotValidError as exc:
                 error = str(exc)
     base_local = local.split("+", 1)[0]
-    is_role = base_local in ROLE_LOCAL_PARTS or (
-        len(base_local) < 20 and base_local.translate(_SEPARATORS) in ROLE_LOCAL_PARTS)
+    bare_local = base_local.translate(_SEPARATORS) if len(base_local) < 20 else base_local
+    is_role = base_local in ROLE_LOCAL_PARTS or bare_local in ROLE_LOCAL_PARTS
+    key = match_key(local, info.ascii)
+    if bare_local in PLACEHOLDER_LOCAL_PARTS:
+        key, error = "", error or "A placeholder, not a real address."
     suggestion = f"{local}@{info.suggestion}" if info.suggestion else ""
     company_domain = info.registrable if not (info.is_free or info.is_disposable or error) else ""
-    return EmailResult(address, match_key(local, info.ascii), not error, error, is_role, info.is_free,
+    return EmailResult(address, key, not error, error, is_role, info.is_free,
                        info.is_disposable, suggestion, unicode_address, company_domain)

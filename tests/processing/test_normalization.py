@@ -20,7 +20,7 @@ from processing.normalization import (
     normalize_name,
     normalize_phone,
 )
-from processing.normalization.emails import clean_email_text
+from processing.normalization.emails import PLACEHOLDER_LOCAL_PARTS, clean_email_text
 from processing.normalization.names import proper_case
 
 # --------------------------------------------------------------------------- email
@@ -87,10 +87,21 @@ def test_idn_email_keeps_a_unicode_form_for_display():
         ("john@acme", "john@acme"),                                # invalid, but still the same string
         ("n/a", ""),
         ("no-at-sign.example.com", ""),
+        ("none@none.com", ""),                                     # placeholders are nobody
+        ("NoEmail@gmail.com", ""),
+        ("test@test.com", ""),
+        ("no-email@acme.com", ""),
+        ("info@acme.com", "info@acme.com"),                        # a shared mailbox is still a key
     ],
 )
 def test_email_match_key(value, key):
     assert normalize_email(value).key == key
+
+
+def test_placeholder_address_is_kept_but_not_valid():
+    result = normalize_email("None@None.com")
+    assert (result.email, result.key, result.valid) == ("none@none.com", "", False)
+    assert "placeholder" in result.error
 
 
 def test_gmail_key_does_not_change_the_address_we_send_to():
@@ -173,6 +184,8 @@ def test_fast_local_part_check_agrees_with_email_validator_on_random_input():
     for _ in range(500):
         local = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 12))).replace(" ", "").lower()
         cleaned = clean_email_text((local.replace("@", "") or "x") + "@acme.com")
+        if cleaned.split("@")[0] in PLACEHOLDER_LOCAL_PARTS:
+            continue
         try:
             validate_email(cleaned, check_deliverability=False)
             expected = True
