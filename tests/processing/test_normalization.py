@@ -352,6 +352,10 @@ def test_phone_to_e164(value, region, phone, valid, kind, number_region):
         ("+999 1234", "US", "unknown country calling code"),
         ("020 7946 0958", "US", "too long"),             # a London number read as American
         ("12345678901234567890", "US", "too long"),
+        ("000-000-0000", "US", "a placeholder, not a real number"),
+        ("(555) 555-5555", "US", "a placeholder, not a real number"),
+        ("123-456-7890", "US", "a placeholder, not a real number"),
+        ("+44 0000 000000", "US", "a placeholder, not a real number"),
     ],
 )
 def test_unreadable_phone_is_kept_as_given_and_flagged(value, region, error):
