@@ -257,6 +257,10 @@ def test_company_domain_comes_only_from_business_addresses():
         ("伟", "张", "", ("伟", "张", "伟 张", "", "")),
         ("", "", "محمد علي", ("محمد", "علي", "محمد علي", "", "")),
         ("", "", "", ("", "", "", "", "")),
+        ("Unknown", "N/A", "", ("", "", "", "", "")),                    # placeholders are no name
+        ("Jane", "-", "", ("Jane", "", "Jane", "", "")),
+        ("Malcolm", "X", "", ("Malcolm", "X", "Malcolm X", "", "")),
+        ("Yeon", "NA", "", ("Yeon", "Na", "Yeon Na", "", "")),             # a surname, not "n/a"
     ],
 )
 def test_person_name(first, last, full, expected):
