@@ -112,6 +112,9 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     lead.seniority, lead.department = classify_title(lead.title)
 
     lead.linkedin_url, lead.linkedin_key = linkedin_key(lead.linkedin_url or "")
+    if not lead.linkedin_url and "linkedin.com/in/" in lead.website.lower():
+        # A personal profile typed into the website column.
+        lead.linkedin_url, lead.linkedin_key = linkedin_key(lead.website)
 
     lead.normalized = {
         "version": RULES_VERSION,

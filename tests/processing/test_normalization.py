@@ -446,6 +446,8 @@ def test_company_key(name, key):
         ("localhost", "localhost", ""),
         ("http://192.168.0.1/admin", "http://192.168.0.1/admin", ""),
         ("our website", "our website", ""),
+        ("https://www.linkedin.com/company/acme/", "https://www.linkedin.com/company/acme", ""),  # not acme's site
+        ("facebook.com/acmebakery", "https://facebook.com/acmebakery", ""),
     ],
 )
 def test_website_and_registrable_domain(value, url, domain):
@@ -609,6 +611,7 @@ def test_unreadable_phone_is_flagged_on_the_lead():
         ({"email": "jane@mailinator.com"}, ""),
         ({"email": "jane@acme.com", "website": "https://www.acme-group.com"}, "acme-group.com"),  # website wins
         ({"email": "jane@acme.com", "website": "n/a"}, "acme.com"),
+        ({"email": "jane@acme.com", "website": "https://facebook.com/acme"}, "acme.com"),
         ({}, ""),
     ],
 )
@@ -616,6 +619,13 @@ def test_company_domain_from_website_else_business_email(fields, domain):
     lead = _lead(**fields)
     normalize_lead(lead, default_region="US")
     assert lead.domain == domain
+
+
+def test_linkedin_profile_in_the_website_column_becomes_the_linkedin_url():
+    lead = _lead(website="linkedin.com/in/Jane-Roe")
+    normalize_lead(lead, default_region="US")
+    assert (lead.linkedin_url, lead.linkedin_key, lead.domain) == (
+        "https://www.linkedin.com/in/jane-roe", "/in/jane-roe", "")
 
 
 def test_country_code_comes_from_phone_when_no_country_is_given():
