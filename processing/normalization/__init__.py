@@ -77,11 +77,12 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     for field in _ADDRESS_FIELDS:
         setattr(lead, field, squash(getattr(lead, field) or ""))
 
-    # The lead's own country reads its phone; a country code derived from the phone
-    # on an earlier run is not the lead's own, so it must not steer a new number.
+    # The lead's own country reads its phone. A country_code this function derived on an
+    # earlier run (from the phone or the country field) is not an input: after an edit to
+    # those fields it must not steer the new values.
     own_code = country_code(lead.country)
     country_source = "country" if own_code else ""
-    if not own_code and lead.country_code and previous.get("country_source") != "phone":
+    if not own_code and lead.country_code and previous.get("country_source") not in ("phone", "country"):
         own_code = lead.country_code.upper() if lead.country_code.upper() in SUPPORTED_REGIONS else ""
         country_source = "country_code" if own_code else ""
     if lead.phone and lead.phone == lead.phone_key and previous.get("version") == RULES_VERSION:

@@ -642,6 +642,15 @@ def test_country_derived_from_an_old_phone_does_not_steer_a_new_one():
     assert (lead.phone, lead.country_code) == ("+14155552671", "US")
 
 
+def test_clearing_the_country_clears_the_code_it_gave():
+    lead = _lead(country="Germany")
+    normalize_lead(lead, default_region="US")
+    assert lead.country_code == "DE"
+    lead.country = ""
+    normalize_lead(lead, default_region="US")
+    assert lead.country_code == ""
+
+
 def test_names_are_joined_and_split_on_the_lead():
     joined = _lead(first_name="JANE", last_name="o'brien")
     normalize_lead(joined, default_region="US")
