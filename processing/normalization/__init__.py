@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "normalize_lead", "normalize_leads", "normalize_email", "normalize_name", "normalize_phone",
     "company_key", "clean_website", "registrable_domain", "linkedin_key", "classify_title",
-    "country_code", "clear_caches", "NORMALIZED_KEYS", "RULES_VERSION",
+    "country_code", "clear_caches", "NORMALIZED_KEYS", "RULES_VERSION", "UPDATED_FIELDS",
 ]
 
 # Bumped when a rule changes in a way that changes keys, so stored leads can be re-normalized.
@@ -48,6 +48,13 @@ NORMALIZED_KEYS = (
 _NAME_EXTRAS = ("name_prefix", "name_suffix", "middle_name", "nickname")
 
 _ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
+
+# Every Lead field normalize_lead may set: what a caller passes to bulk_update.
+UPDATED_FIELDS = (
+    "email", "first_name", "last_name", "full_name", "phone", "company", "title", "website", "linkedin_url",
+    *_ADDRESS_FIELDS, "email_key", "phone_key", "linkedin_key", "company_key", "domain", "name_key",
+    "seniority", "department", "country_code", "normalized",
+)
 
 
 def normalize_lead(lead: Lead, *, default_region: str) -> None:

@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from leads.models import Lead
 from processing.normalization import (
     NORMALIZED_KEYS,
+    UPDATED_FIELDS,
     classify_title,
     clean_website,
     company_key,
@@ -743,3 +744,26 @@ def test_garbage_in_any_field_never_raises():
              for _ in range(300)]
     normalize_leads(leads, default_region="GB")
     assert all(set(lead.normalized) == set(NORMALIZED_KEYS) for lead in leads)
+
+
+@pytest.mark.parametrize("fields", MESSY)
+def test_updated_fields_lists_everything_normalization_changes(fields):
+    lead = _lead(**fields, city=" Paris ", state="  IDF", street="1  rue X", postal_code=" 75001 ")
+    before = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+    normalize_lead(lead, default_region="US")
+    changed = {name for name, value in before.items() if getattr(lead, name) != value}
+    assert changed <= set(UPDATED_FIELDS)
+
+
+def test_normalized_lead_round_trips_through_postgresql(in_tenant_a):
+    from tests.factories import make_lead
+
+    lead = make_lead(email=" Anna@MÜNCHEN.de ", first_name="ANNA", last_name="VON MÜLLER", full_name="",
+                     company="Müller GmbH & Co. KG", phone="0049 89 1234567", title="Geschäftsführerin",
+                     country="Deutschland")
+    normalize_leads([lead], default_region="US")
+    Lead.objects.bulk_update([lead], UPDATED_FIELDS)
+    stored = Lead.objects.get(pk=lead.pk)
+    assert {f: getattr(stored, f) for f in UPDATED_FIELDS} == {f: getattr(lead, f) for f in UPDATED_FIELDS}
+    assert (stored.last_name, stored.company_key, stored.country_code) == ("von Müller", "muller", "DE")
+    assert stored.raw["email"] == " Anna@MÜNCHEN.de "
