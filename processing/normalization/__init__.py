@@ -67,8 +67,9 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     previous = lead.normalized or {}
 
     email = normalize_email(lead.email)
-    lead.email = email.email
-    lead.email_key = email.key
+    # IDNA and canonical URLs can make a value longer than it came in: keep within columns.
+    lead.email = email.email[:320]
+    lead.email_key = email.key[:320]
 
     given = [lead.first_name or "", lead.last_name or "", lead.full_name or ""]
     name = normalize_name(*given)
@@ -111,7 +112,7 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
 
     website = clean_website(lead.website or "")
     lead.website = website.url[:500]
-    lead.domain = website.domain or email.company_domain
+    lead.domain = (website.domain or email.company_domain)[:255]
 
     lead.company = clean_company(lead.company)[:300]
     lead.company_key = company_key(lead.company)
@@ -119,10 +120,10 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     lead.title = squash(lead.title)[:300]
     lead.seniority, lead.department = classify_title(lead.title)
 
-    lead.linkedin_url, lead.linkedin_key = linkedin_key(lead.linkedin_url or "")
-    if not lead.linkedin_url and "linkedin.com/in/" in lead.website.lower():
-        # A personal profile typed into the website column.
-        lead.linkedin_url, lead.linkedin_key = linkedin_key(lead.website)
+    linkedin_url, linkedin = linkedin_key(lead.linkedin_url or "")
+    if not linkedin_url and "linkedin.com/in/" in lead.website.lower():
+        linkedin_url, linkedin = linkedin_key(lead.website)  # a profile typed into the website column
+    lead.linkedin_url, lead.linkedin_key = linkedin_url[:500], linkedin[:200]
 
     lead.normalized = {
         "version": RULES_VERSION,

@@ -725,8 +725,9 @@ def test_normalize_leads_does_every_lead_of_the_list():
 
 
 def test_values_fit_their_columns():
-    lead = _lead(email="x" * 60 + "@" + "a" * 60 + ".com", full_name="A" * 400, company="C" * 400,
-                 title="T" * 400, phone="1" * 70, website="https://acme.com/" + "p" * 600)
+    lead = _lead(email="x" * 60 + "@" + "ü" * 250 + ".com", full_name="A" * 400, company="C" * 400,
+                 title="T" * 400, phone="1" * 70, website="https://acme.com/" + "p" * 600,
+                 linkedin_url="linkedin.com/in/" + "j" * 484)
     normalize_lead(lead, default_region="US")
     for field in Lead._meta.concrete_fields:
         if getattr(field, "max_length", None) and isinstance(getattr(lead, field.attname), str):
