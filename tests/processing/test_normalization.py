@@ -516,6 +516,14 @@ def test_linkedin_key(value, url, key):
         ("   ", "", ""),
         ("N/A", "", ""),
         ("-", "", ""),
+        ("EVP & CFO", "c_level", "finance"),              # the chief title outranks the VP one
+        ("President & COO", "c_level", "operations"),
+        ("Chief of Staff", "director", "executive"),
+        ("Dir. of IT", "director", "it"),
+        ("Sr Mgr Finance", "manager", "finance"),
+        ("Gerente de Ventas", "manager", "sales"),
+        ("Leiter Vertrieb", "director", "sales"),
+        ("Responsable RH", "manager", "hr"),
     ],
 )
 def test_title_to_seniority_and_department(title, seniority, department):
