@@ -542,6 +542,11 @@ def test_title_to_seniority_and_department(title, seniority, department):
         ("Korea, Republic of", "KR"), ("South Korea", "KR"), ("Russian Federation", "RU"), ("Russia", "RU"),
         ("Viet Nam", "VN"), ("Côte d’Ivoire", "CI"), ("Ivory Coast", "CI"), ("Türkiye", "TR"), ("Turkey", "TR"),
         ("中国", "CN"), ("日本", "JP"), ("Россия", "RU"), ("Ελλάδα", "GR"),
+        ("Korea (South)", "KR"), ("U.A.E.", "AE"), ("Czech Rep.", "CZ"), ("Republic of Ireland", "IE"),
+        ("England, UK", "GB"), ("Great Britain (UK)", "GB"), ("USA (California)", "US"), ("Paris, France", "FR"),
+        ("Iran, Islamic Republic of", "IR"),
+        ("Denver, CO", ""), ("Springfield, IL", ""),        # US states, not Colombia or Israel
+        ("Denver, CO, USA", "US"), ("Germany / Austria", ""),
         ("Narnia", ""), ("", ""), ("XX", ""),
     ],
 )
