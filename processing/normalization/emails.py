@@ -1,7 +1,6 @@
 """Email addresses: the address we send to, the key we match on, and flags."""
-import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
@@ -41,8 +40,9 @@ POPULAR_DOMAINS = (
     "aol.com", "live.com", "msn.com", "comcast.net", "protonmail.com", "ymail.com",
     "yahoo.co.uk", "hotmail.co.uk", "hotmail.fr", "yahoo.fr", "gmx.de", "gmx.net", "web.de",
     "mail.ru", "yandex.ru", "orange.fr", "btinternet.com", "verizon.net", "sbcglobal.net",
-    "bellsouth.net", "rocketmail.com", "me.com",
+    "bellsouth.net", "rocketmail.com", "me.com", "mail.com", "email.com", "gmx.com", "zoho.com",
 )
+_POPULAR = frozenset(POPULAR_DOMAINS)
 # Only long enough names are matched fuzzily: "bol.com" is a shop, not a typo of aol.com.
 _FUZZY_TARGETS = tuple(d for d in POPULAR_DOMAINS if len(d.split(".", 1)[0]) >= 5)
 _TLD_TYPOS = {
@@ -50,12 +50,18 @@ _TLD_TYPOS = {
     "comm": "com", "coom": "com", "c0m": "com", "cim": "com", "clm": "com",
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
-_MAILTO = re.compile(r"^mailto:", re.I)
+_SEPARATORS = str.maketrans("", "", "-_.")
+# Mailboxes typed to get past a required field: never a person, so no match key (two
+# leads with none@none.com are not the same lead) and not valid.
+PLACEHOLDER_LOCAL_PARTS = frozenset({
+    "none", "noemail", "nomail", "na", "nil", "null", "unknown", "test", "testing", "asdf", "qwerty",
+    "xxx", "xxxx", "nobody", "noone", "no", "donotemail", "dontemail", "fake", "dummy", "notprovided",
+    "notavailable",
+})
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
 
-@dataclass(frozen=True, slots=True)
-class DomainInfo:
+class DomainInfo(NamedTuple):
     ascii: str            # IDNA form used in the stored address and the key
     unicode: str          # for display
     error: str            # why the domain part is not valid, "" when it is
@@ -65,8 +71,7 @@ class DomainInfo:
     registrable: str      # registrable domain (company domain candidate)
 
 
-@dataclass(frozen=True, slots=True)
-class EmailResult:
+class EmailResult(NamedTuple):
     email: str            # cleaned address to send to ("" when none was given)
     key: str              # canonical match key ("" when there is no usable address)
     valid: bool
@@ -89,9 +94,11 @@ def clean_email_text(value: str | None) -> str:
     value = value.strip()
     if "<" in value and ">" in value:  # "Display Name <addr>"
         value = value[value.rfind("<") + 1:value.rfind(">")]
-    value = _MAILTO.sub("", value)
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
     # Whitespace is never part of an (unquoted) address; stray separators around it neither.
-    value = "".join(value.split()).strip(",;:.'\"()[]")
+    # A trailing "." is the end of a sentence; a leading one is part of the (bad) address.
+    value = "".join(value.split()).lstrip(",;:'\"()[]").rstrip(",;:.'\"()[]")
     return value.lower()
 
 
@@ -111,12 +118,14 @@ def domain_info(domain: str) -> DomainInfo:
 
 
 def _suggest_domain(domain: str) -> str:
-    if domain in FREE_MAIL_DOMAINS or domain in DISPOSABLE_DOMAINS:
+    # Typo domains (gmial.com) are often registered by squatters and sit on the free or
+    # disposable lists, so being listed doesn't make a domain the intended one.
+    if domain in _POPULAR:
         return ""
     if "." not in domain:
-        return f"{domain}.com" if f"{domain}.com" in POPULAR_DOMAINS else ""
+        return f"{domain}.com" if f"{domain}.com" in _POPULAR else ""
     best = process.extractOne(domain, _FUZZY_TARGETS, scorer=OSA.distance, score_cutoff=2)
-    if best and (best[1] == 1 or len(domain) >= 9):
+    if best and (best[1] == 1 or (len(domain) >= 9 and domain not in FREE_MAIL_DOMAINS)):
         return best[0]
     name, _, tld = domain.rpartition(".")
     if tld in _TLD_TYPOS:
@@ -143,6 +152,7 @@ def normalize_email(value: str | None) -> EmailResult:
     The address is trimmed, lowercased and its domain IDNA-encoded; validity is
     email-validator's syntax check. A syntactically invalid address still gets a key
     when it has the shape local@domain: the same bad address twice is the same lead.
+    Placeholders (none@none.com, test@…) get no key and count as invalid.
     """
     text = clean_email_text(value)
     if text in _NO_EMAIL:
@@ -166,8 +176,12 @@ def normalize_email(value: str | None) -> EmailResult:
             except EmailNotValidError as exc:
                 error = str(exc)
     base_local = local.split("+", 1)[0]
-    is_role = "".join(ch for ch in base_local if ch.isalnum()) in ROLE_LOCAL_PARTS
+    bare_local = base_local.translate(_SEPARATORS) if len(base_local) < 20 else base_local
+    is_role = base_local in ROLE_LOCAL_PARTS or bare_local in ROLE_LOCAL_PARTS
+    key = match_key(local, info.ascii)
+    if bare_local in PLACEHOLDER_LOCAL_PARTS:
+        key, error = "", error or "A placeholder, not a real address."
     suggestion = f"{local}@{info.suggestion}" if info.suggestion else ""
     company_domain = info.registrable if not (info.is_free or info.is_disposable or error) else ""
-    return EmailResult(address, match_key(local, info.ascii), not error, error, is_role, info.is_free,
+    return EmailResult(address, key, not error, error, is_role, info.is_free,
                        info.is_disposable, suggestion, unicode_address, company_domain)

@@ -1,9 +1,7 @@
 """Small text helpers shared by the normalization rules."""
-import re
 import unicodedata
 from functools import lru_cache
 
-_SPACES = re.compile(r"\s+")
 
 # Latin letters that Unicode does not decompose into base letter + accent,
 # so NFKD alone would leave them in a "folded" key.
@@ -18,10 +16,10 @@ def squash(value: str | None) -> str:
     """Trim and collapse every run of whitespace (incl. NBSP, tabs, newlines) to one space."""
     if not value:
         return ""
-    return _SPACES.sub(" ", value).strip()
+    return " ".join(value.split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def fold(value: str) -> str:
     """Case- and accent-folded text: "Müller" -> "muller", "Søren" -> "soren".
 
@@ -33,7 +31,7 @@ def fold(value: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def letters_key(value: str) -> str:
     """Folded letters and digits only: "van der Berg" -> "vanderberg", "O'Brien" -> "obrien"."""
     return "".join(ch for ch in fold(value) if ch.isalnum())

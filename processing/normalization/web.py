@@ -1,6 +1,7 @@
 """Domains, websites and LinkedIn profile URLs."""
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import idna
@@ -15,10 +16,18 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_ps
 
 # What people type into a website column when they have none.
 _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "none", "null", "nil", "no", "tbd", "unknown", "http://", "https://", "www"})
+# A profile on one of these is not the company's own site: its domain would make every
+# such lead look like one company.
+PLATFORM_DOMAINS = frozenset({
+    "linkedin.com", "facebook.com", "fb.com", "instagram.com", "twitter.com", "x.com", "youtube.com",
+    "tiktok.com", "pinterest.com", "medium.com", "github.com", "gitlab.com", "google.com", "goo.gl",
+    "bit.ly", "linktr.ee", "yelp.com", "crunchbase.com", "angel.co", "wellfound.com", "xing.com",
+    "about.me", "wa.me", "t.me", "vk.com", "weibo.com",
+})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def registrable_domain(host: str) -> str:
     """The domain a company registered, in ASCII (punycode) form, or "" when the host
     has no public suffix: "www.shop.bbc.co.uk" -> "bbc.co.uk", "münchen.de" -> "xn--mnchen-3ya.de"."""
@@ -32,7 +41,7 @@ def registrable_domain(host: str) -> str:
     return to_ascii_domain(registered)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def to_ascii_domain(domain: str) -> str:
     """IDNA (UTS #46) ASCII form of a domain; unchanged when it is ASCII or not encodable."""
     if domain.isascii():
@@ -43,26 +52,20 @@ def to_ascii_domain(domain: str) -> str:
         return domain.lower()
 
 
-class Website(tuple):
-    """(url, domain): the cleaned URL ("" for placeholders) and its registrable domain."""
-
-    __slots__ = ()
-
-    def __new__(cls, url: str, domain: str):
-        return super().__new__(cls, (url, domain))
-
-    url = property(lambda self: self[0])
-    domain = property(lambda self: self[1])
+class Website(NamedTuple):
+    url: str     # cleaned URL, "" for placeholders such as "n/a"
+    domain: str  # registrable domain, "" when the host has no public suffix
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def clean_website(value: str) -> Website:
     """Clean a website value: "  HTTP://WWW.Acme.COM/about/?utm_source=x " ->
     ("http://www.acme.com/about", "acme.com").
 
     A missing scheme becomes https, the host is lowercased, query strings, fragments,
     credentials and default ports are dropped. An email address yields its domain. A value
-    without a public suffix is kept trimmed, with no domain. Placeholders ("n/a") become "".
+    without a public suffix is kept trimmed, with no domain, and so is a page on a social
+    or hosting platform (linkedin.com/company/acme). Placeholders ("n/a") become "".
     """
     value = squash(value).strip("<>\"' ")
     if value.lower() in _PLACEHOLDERS:
@@ -81,6 +84,8 @@ def clean_website(value: str) -> Website:
     domain = registrable_domain(host) if host else ""
     if not domain:
         return Website(value, "")
+    if domain in PLATFORM_DOMAINS:
+        domain = ""
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         scheme = "https"
@@ -94,7 +99,7 @@ _LINKEDIN = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def linkedin_key(value: str) -> tuple[str, str]:
     """(canonical URL, match key) of a LinkedIn profile URL.
 
