@@ -79,6 +79,8 @@ PUBLIC_DOMAINS = envlist("PUBLIC_DOMAINS", "localhost,127.0.0.1")
 MIDDLEWARE = [
     "leadhub.middleware.RequestIdMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # A suspended tenant's pages and API answer 403 (health checks excepted).
+    "tenants.middleware.SuspendedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,6 +221,12 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
+
+# --- Settings, roles and branding ----------------------------------------------
+# Largest logo a tenant may upload (bytes).
+BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
+# {"branding": {product_name, primary_color, logo_url}} in every tenant page.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("leads.context_processors.branding")
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
