@@ -12,13 +12,23 @@ from tests.factories import make_user
 def people_a(tenant_a):
     """{role: user} in tenant A, plus 'other_admin' so the first admin is never the last one."""
     with schema_context("tenant_a"):
-        return {role: make_user(role) for role in ("admin", "reviewer", "viewer")} | {"other_admin": make_user("admin")}
+        return {role: make_person(role) for role in ("admin", "reviewer", "viewer")} | {"other_admin": make_person("admin")}
+
+
+def make_person(role: str):
+    """make_user plus what the admin role carries (staff and superuser of its own schema),
+    as tenants.services.user_create_admin and leads.services.users do."""
+    user = make_user(role)
+    if role == "admin":
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])
+    return user
 
 
 @pytest.fixture
 def admin_b(tenant_b):
     with schema_context("tenant_b"):
-        return make_user("admin")
+        return make_person("admin")
 
 
 SCHEMAS = {"a.localhost": "tenant_a", "b.localhost": "tenant_b", "localhost": "public"}
