@@ -63,16 +63,18 @@ def test_too_large_logo_is_refused(as_role, media_root, settings):
     assert send(as_role("admin"), small).status_code == 200
 
 
-def test_replacing_the_logo_deletes_the_old_file(as_role, media_root):
+def test_replacing_the_logo_deletes_the_old_file(as_role, media_root, django_capture_on_commit_callbacks):
     client = as_role("admin")
     send(client, png_bytes(color=(1, 1, 1)))
     with schema_context("tenant_a"):
         first = TenantSettings.current().logo.name
-    send(client, png_bytes(color=(2, 2, 2)))
+    with django_capture_on_commit_callbacks(execute=True):
+        send(client, png_bytes(color=(2, 2, 2)))
     with schema_context("tenant_a"):
         second = TenantSettings.current().logo.name
     assert first != second
     assert (media_root / second).exists()
+    assert not (media_root / first).exists()
 
 
 def test_tenant_b_cannot_fetch_a_logo(as_role, media_root, client_b):
