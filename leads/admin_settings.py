@@ -256,10 +256,27 @@ class AuditEventAdmin(TenantOnlyMixin, admin.ModelAdmin):
         return False
 
 
+def _rewrap(site: admin.AdminSite, model, mixin) -> None:
+    model_admin = type(site._registry[model])
+    if not issubclass(model_admin, mixin):
+        site.unregister(model)
+        site.register(model, type(f"{mixin.__name__}{model_admin.__name__}", (mixin, model_admin), {}))
+
+
 def register(site: admin.AdminSite) -> None:
+    from django.contrib.auth.models import Group
+
+    from tenants.admin import PublicOnlyMixin
+
     for model in (TenantSettings, AuditEvent, User, LibraryAPIKey):
         if site.is_registered(model):
             site.unregister(model)
+    # The public schema has no lead tables: keep the leads app's admin to tenant hosts.
+    for model in [m for m in site._registry if m._meta.app_label == "leads"]:
+        _rewrap(site, model, TenantOnlyMixin)
+    # Roles are groups the services rely on by name: set them on the user, never rename them.
+    if site.is_registered(Group):
+        _rewrap(site, Group, PublicOnlyMixin)
     site.register(TenantSettings, TenantSettingsAdmin)
     site.register(AuditEvent, AuditEventAdmin)
     site.register(ApiKey, ApiKeyAdmin)

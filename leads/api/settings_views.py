@@ -6,6 +6,7 @@ services, so admin and the API refuse the same input with the same messages.
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -67,6 +68,7 @@ class SettingsView(APIView):
     """GET the tenant's settings; PATCH any of the editable fields (validated, audited)."""
 
     permission_classes = [IsTenantAdmin]
+    serializer_class = SettingsSerializer  # for the OpenAPI schema
 
     def get(self, request):
         return Response(SettingsSerializer(TenantSettings.current()).data)
@@ -90,6 +92,7 @@ class LogoView(APIView):
 
     permission_classes = [IsTenantAdmin]
     parser_classes = [MultiPartParser, FormParser]
+    serializer_class = SettingsSerializer
 
     def put(self, request):
         upload = request.FILES.get("logo")
@@ -139,6 +142,7 @@ class ApiKeyListView(ListAPIView):
     def get_queryset(self):
         return ApiKey.objects.select_related("created_by").order_by("-created")
 
+    @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeySerializer})
     def post(self, request):
         serializer = ApiKeyCreateSerializer(data=request.data)
         if not serializer.is_valid():
@@ -155,6 +159,7 @@ class ApiKeyListView(ListAPIView):
 
 class ApiKeyDetailView(APIView):
     permission_classes = [IsTenantAdmin]
+    serializer_class = ApiKeySerializer
 
     def get(self, request, prefix):
         return Response(ApiKeySerializer(get_object_or_404(ApiKey, prefix=prefix)).data)
@@ -207,6 +212,7 @@ class UserListView(ListAPIView):
     def get_queryset(self):
         return User.objects.prefetch_related("groups").order_by("email")
 
+    @extend_schema(request=UserCreateSerializer, responses={201: UserSerializer})
     def post(self, request):
         serializer = UserCreateSerializer(data=request.data)
         if not serializer.is_valid():
@@ -222,10 +228,12 @@ class UserDetailView(APIView):
     """GET one user; PATCH role, is_active or names; DELETE deactivates."""
 
     permission_classes = [IsTenantAdmin]
+    serializer_class = UserSerializer
 
     def get(self, request, pk):
         return Response(UserSerializer(get_object_or_404(User, pk=pk)).data)
 
+    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
     def patch(self, request, pk):
         user = get_object_or_404(User, pk=pk)
         unknown = _unknown_fields(request.data, UserUpdateSerializer().fields)

@@ -212,3 +212,13 @@ def test_operator_sees_schedules_and_task_results(operator_client):
     assert operator_client.get("/admin/django_q/failure/").status_code == 200
     index = operator_client.get("/admin/").content.decode()
     assert "Tenants" in index and "Scheduled tasks" in index and "Global defaults" in index
+
+
+def test_role_groups_cannot_be_edited_from_a_tenant(as_role):
+    assert as_role("admin").get("/admin/auth/group/").status_code in (403, 404)
+
+
+def test_operator_index_has_no_tenant_only_models(operator_client):
+    index = operator_client.get("/admin/").content.decode()
+    assert "/admin/leads/lead/" not in index and "/admin/leads/tenantsettings/" not in index
+    assert operator_client.get("/admin/leads/lead/").status_code in (403, 404)
