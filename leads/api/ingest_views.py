@@ -201,8 +201,10 @@ class ImportErrorsCsvView(APIView):
     )
     def get(self, request, pk: int):
         batch = get_object_or_404(ImportBatch, pk=pk)
-        first = ImportRowError.objects.filter(batch=batch).order_by("row_number").first()
-        columns = list(first.raw) if first and isinstance(first.raw, dict) else []
+        columns = list(batch.columns)
+        if not columns:  # API batches: the union of the refused rows' keys
+            for raw in ImportRowError.objects.filter(batch=batch).values_list("raw", flat=True).iterator():
+                columns.extend(k for k in (raw if isinstance(raw, dict) else {}) if k not in columns)
         writer = csv.writer(_Echo())
 
         def lines():

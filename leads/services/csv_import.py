@@ -163,6 +163,7 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
     batch = None
     if not dry_run:
         batch = ImportBatch.objects.create(kind=kind, source=source, filename=filename[:255], actor=actor[:100],
+                                           columns=headers,
                                            created_by=user if getattr(user, "pk", None) else None)
     report = ImportReport(batch=batch, dry_run=dry_run)
     quota = lead_quota()
