@@ -21,6 +21,10 @@ class LoginView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle, LoginEmailRateThrottle]
 
+    def get_authenticate_header(self, request):
+        # Wrong credentials are a 401 (DRF would answer 403 for a view without authenticators).
+        return 'Bearer realm="api"'
+
     @extend_schema(
         summary="Sign in with email and password",
         description="Returns an access and a refresh JWT valid on this tenant's host only.",
