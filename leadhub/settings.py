@@ -229,6 +229,10 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "AUTH_HEADER_TYPES": ("Bearer",),
 }
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "LeadStatusEnum": "leads.models.lead.LeadStatus.choices",
+    "ImportBatchStatusEnum": "leads.models.batch.ImportBatch.Status.choices",
+}
 
 # --- Auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
