@@ -53,6 +53,8 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Lead list filters (and their form in the browsable API).
+    "django_filters",
     "django_q",
 ]
 TENANT_APPS = [
@@ -62,6 +64,8 @@ TENANT_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework_api_key",
+    # Refresh-token blacklist per tenant schema (its users live there).
+    "rest_framework_simplejwt.token_blacklist",
     "leads",
     "processing",
 ]
@@ -198,6 +202,38 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+}
+
+# --- API authentication, throttling, errors (ingestion issue) ---------------------
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "leads.api.authentication.TenantJWTAuthentication",  # Authorization: Bearer <jwt>
+    "leads.api.authentication.ApiKeyAuthentication",  # Authorization: Api-Key <key>
+    "rest_framework.authentication.SessionAuthentication",  # pages and the browsable API
+]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "leads.api.errors.exception_handler"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "leads.api.throttling.ApiKeyRateThrottle",
+    "leads.api.throttling.UserRateThrottle",
+]
+# Counted in the shared cache; read per request (see leads/api/throttling.py).
+LEADHUB_THROTTLE_RATES = {
+    "api_key": env("THROTTLE_API_KEY_RATE", "1200/min"),
+    "user": env("THROTTLE_USER_RATE", "600/min"),
+    "login": env("THROTTLE_LOGIN_RATE", "20/min"),
+    "login_email": env("THROTTLE_LOGIN_EMAIL_RATE", "10/min"),
+}
+from datetime import timedelta  # noqa: E402
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("JWT_REFRESH_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "LeadStatusEnum": "leads.models.lead.LeadStatus.choices",
+    "ImportBatchStatusEnum": "leads.models.batch.ImportBatch.Status.choices",
 }
 
 # --- Auth, i18n, static ------------------------------------------------------

@@ -17,7 +17,7 @@ from rest_framework_api_key.models import APIKey as LibraryAPIKey
 from leads.models import ApiKey, AuditEvent, TenantSettings
 from leads.models.apikey import SCOPES
 from leads.permissions import ROLES, user_role
-from leads.services.apikeys import api_key_create, api_key_revoke
+from leads.services.apikeys import api_key_create, api_key_errors, api_key_revoke
 from leads.services.settings import EDITABLE_FIELDS, tenant_settings_update
 from leads.services.users import LastAdminError, user_create, user_update
 from tenants.admin import on_public_host
@@ -85,13 +85,15 @@ class ApiKeyForm(forms.ModelForm):
         model = ApiKey
         fields = ["name", "expiry_date"]
 
-    def clean_expiry_date(self):
-        from django.utils import timezone
-
-        value = self.cleaned_data.get("expiry_date")
-        if value is not None and value <= timezone.now() and self.instance._state.adding:
-            raise ValidationError("must be in the future")
-        return value
+    def clean(self):
+        data = super().clean()
+        if self.instance._state.adding:
+            # The service's own rules, so admin and API refuse alike.
+            errors = api_key_errors(name=data.get("name", ""), scopes=data.get("scope_choices", []),
+                                    expiry_date=data.get("expiry_date"))
+            for field, messages_ in errors.items():
+                self.add_error("scope_choices" if field == "scopes" else field, messages_)
+        return data
 
 
 class ApiKeyAdmin(TenantOnlyMixin, APIKeyModelAdmin):
@@ -120,11 +122,8 @@ class ApiKeyAdmin(TenantOnlyMixin, APIKeyModelAdmin):
     def save_model(self, request, obj, form, change):
         if change:
             return obj.save(update_fields=["name", "expiry_date"])
-        try:
-            created, key = api_key_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scope_choices"],
-                                          expiry_date=form.cleaned_data.get("expiry_date"), user=request.user)
-        except ValidationError as exc:  # the form checks the same rules first
-            raise ValueError(exc.messages)
+        created, key = api_key_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scope_choices"],
+                                      expiry_date=form.cleaned_data.get("expiry_date"), user=request.user)
         obj.pk, obj.id, obj.prefix = created.pk, created.pk, created.prefix
         obj._state.adding = False
         self.message_user(request, f"The API key '{created.name}' is: {key} — store it now: it will not be shown again.",

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from leads.models import ApiKey, TenantSettings
 from leads.permissions import IsTenantAdmin, request_api_key, user_role
-from leads.services.apikeys import api_key_create, api_key_revoke
+from leads.services.apikeys import ApiKeyInvalid, api_key_create, api_key_revoke
 from leads.services.settings import EDITABLE_FIELDS, tenant_settings_update
 from leads.services.users import LastAdminError, user_create, user_update
 
@@ -149,8 +149,8 @@ class ApiKeyListView(ListAPIView):
             return invalid(serializer.errors)
         try:
             key, plain = api_key_create(**serializer.validated_data, **_actor(request))
-        except DjangoValidationError as exc:
-            return invalid(_django_errors(exc))
+        except ApiKeyInvalid as exc:
+            return invalid(exc.errors)
         body = ApiKeySerializer(key).data
         body["key"] = plain
         body["warning"] = "Store this key now: it is not shown again."

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("leads.api.ingest_urls")),
     path("", include("leads.api.settings_urls")),
 ]

@@ -4,3 +4,4 @@ from leads.models.audit import AuditEvent  # noqa: F401
 from leads.models.batch import ImportBatch, ImportRowError  # noqa: F401
 from leads.models.lead import Lead, LeadStatus  # noqa: F401
 from leads.models.settings import TenantSettings  # noqa: F401
+from leads.models.idempotency import IdempotentRequest  # noqa: F401
