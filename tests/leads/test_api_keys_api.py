@@ -109,3 +109,53 @@ def test_tenant_b_cannot_see_or_revoke_a_keys(as_role, admin_b):
     with schema_context("tenant_b"):
         # A's key means nothing in B's schema.
         assert not ApiKey.objects.is_valid(key["key"])
+
+
+# --- against the real Api-Key authentication ----------------------------------------------------------
+
+def machine(host: str, key: str):
+    from django.test import Client
+
+    return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+def test_revoked_key_is_refused_by_the_api(as_role):
+    client = as_role("admin")
+    body = create(client, scopes=["read"]).json()
+    caller = machine("a.localhost", body["key"])
+    assert caller.get("/api/v1/leads").status_code == 200
+    client.delete(f"{URL}/{body['id']}")
+    assert caller.get("/api/v1/leads").status_code == 401
+
+
+def test_last_use_is_shown_in_the_list(as_role):
+    client = as_role("admin")
+    body = create(client, scopes=["read"]).json()
+    assert client.get(f"{URL}/{body['id']}").json()["last_used_at"] is None
+    machine("a.localhost", body["key"]).get("/api/v1/leads")
+    assert client.get(f"{URL}/{body['id']}").json()["last_used_at"] is not None
+
+
+def test_only_a_key_with_the_admin_scope_manages_the_tenant(as_role):
+    client = as_role("admin")
+    plain = machine("a.localhost", create(client, scopes=["read", "write"]).json()["key"])
+    for path in ("/api/v1/settings", URL, "/api/v1/users"):
+        assert plain.get(path).status_code == 403
+    admin_key = create(client, scopes=["read", "admin"]).json()
+    caller = machine("a.localhost", admin_key["key"])
+    response = caller.patch("/api/v1/settings", {"scoring_weights": {"industry": 7}}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    with schema_context("tenant_a"):
+        event = AuditEvent.objects.get(action="settings_changed")
+        assert event.actor == f"api_key:{admin_key['id']}"
+        assert event.user_id is None
+    new_key = caller.post(URL, {"name": "made by a machine"}, content_type="application/json").json()
+    with schema_context("tenant_a"):
+        assert AuditEvent.objects.get(action="api_key_created", object_id=new_key["id"]).actor == f"api_key:{admin_key['id']}"
+
+
+def test_a_key_of_tenant_a_is_refused_on_b(as_role):
+    key = create(as_role("admin"), scopes=["read", "write", "admin"]).json()["key"]
+    caller = machine("b.localhost", key)
+    for path in ("/api/v1/leads", "/api/v1/settings", URL, "/api/v1/users"):
+        assert caller.get(path).status_code == 401

@@ -39,13 +39,29 @@ def test_health_check_stays_open(client_a):
     assert client_a.get("/healthz").status_code == 200
 
 
-def test_api_keys_stop_at_the_same_check(tenant_a, client_a):
+def test_api_keys_stop_at_the_same_check_and_work_again_after_reactivation(tenant_a, client_a):
     with schema_context("tenant_a"):
         _, key = api_key_create(name="machine", scopes=["read"])
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {key}"}
+    assert client_a.get("/api/v1/leads", **headers).status_code == 200
     suspend()
-    response = client_a.get("/api/v1/settings", HTTP_AUTHORIZATION=f"Api-Key {key}")
+    response = client_a.get("/api/v1/leads", **headers)
     assert response.status_code == 403
     assert "suspended" in response.json()["detail"]
+    suspend(active=True)
+    assert client_a.get("/api/v1/leads", **headers).status_code == 200
+
+
+def test_jwts_stop_too(tenant_a, client_a, fresh_throttles):
+    login = client_a.post("/api/v1/auth/login", {"email": "admin@a.test", "password": "pw-admin-123"},
+                          content_type="application/json")
+    assert login.status_code == 200, login.content
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {login.json()['access']}"}
+    assert client_a.get("/api/v1/settings", **headers).status_code == 200
+    suspend()
+    assert client_a.get("/api/v1/settings", **headers).status_code == 403
+    assert client_a.post("/api/v1/auth/login", {"email": "admin@a.test", "password": "pw-admin-123"},
+                         content_type="application/json").status_code == 403
 
 
 def test_other_tenants_are_untouched(as_role, client_b):
