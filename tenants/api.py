@@ -4,6 +4,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404
 from django_tenants.utils import get_public_schema_name
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,6 +25,14 @@ class IsSystemAdmin(BasePermission):
         tenant = getattr(request, "tenant", None)
         return (tenant is not None and tenant.schema_name == get_public_schema_name()
                 and request.user.is_authenticated and request.user.is_superuser)
+
+
+class SystemView(APIView):
+    """Base of the system API: operators sign in with their public-schema session. The tenant
+    authentications (JWT, API key) read tenant tables that the public schema does not have."""
+
+    authentication_classes = [SessionAuthentication]
+    permission_classes = [IsSystemAdmin]
 
 
 class TenantSerializer(serializers.ModelSerializer):
@@ -68,10 +77,9 @@ def _tenants():
     return Tenant.objects.exclude(schema_name=get_public_schema_name()).prefetch_related("domains").order_by("schema_name")
 
 
-class TenantListView(APIView):
+class TenantListView(SystemView):
     """GET every tenant; POST provisions one (schema, domain, first admin)."""
 
-    permission_classes = [IsSystemAdmin]
 
     def get(self, request):
         return Response(TenantSerializer(_tenants(), many=True).data)
@@ -94,10 +102,9 @@ class TenantListView(APIView):
         return Response(body, status=status.HTTP_201_CREATED)
 
 
-class TenantDetailView(APIView):
+class TenantDetailView(SystemView):
     """GET one tenant; PATCH its name, plan or lead quota."""
 
-    permission_classes = [IsSystemAdmin]
 
     def get(self, request, slug):
         return Response(TenantSerializer(get_object_or_404(_tenants(), schema_name=slug)).data)
@@ -115,10 +122,9 @@ class TenantDetailView(APIView):
         return Response(serializer.data)
 
 
-class TenantActiveView(APIView):
+class TenantActiveView(SystemView):
     """POST /suspend or /reactivate."""
 
-    permission_classes = [IsSystemAdmin]
     is_active = True
 
     def post(self, request, slug):
@@ -127,10 +133,9 @@ class TenantActiveView(APIView):
         return Response(TenantSerializer(tenant).data)
 
 
-class TenantUsageView(APIView):
+class TenantUsageView(SystemView):
     """GET lead counts per status, for one tenant (``/tenants/<slug>/usage``) or all (``/tenants/usage``)."""
 
-    permission_classes = [IsSystemAdmin]
 
     def get(self, request, slug=None):
         tenants = _tenants()
@@ -147,10 +152,9 @@ class GlobalDefaultsSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class GlobalDefaultsView(APIView):
+class GlobalDefaultsView(SystemView):
     """GET/PATCH the defaults every tenant's settings fall back to (validated like tenant settings)."""
 
-    permission_classes = [IsSystemAdmin]
 
     def get(self, request):
         return Response(GlobalDefaultsSerializer(GlobalDefaults.current()).data)

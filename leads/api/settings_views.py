@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.errors import error_response
 from leads.models import ApiKey, TenantSettings
 from leads.permissions import IsTenantAdmin, request_api_key, user_role
 from leads.services.apikeys import ApiKeyInvalid, api_key_create, api_key_revoke
@@ -22,9 +23,10 @@ from leads.services.users import LastAdminError, user_create, user_update
 User = get_user_model()
 
 
-def invalid(errors: dict, detail: str = "Invalid input.", code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+def invalid(errors: dict, detail: str | None = None, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
     """The project's error shape: {"detail": ..., "errors": {field: [messages]}}."""
-    return Response({"detail": detail, "errors": errors}, status=code)
+    fields = ", ".join(field for field in errors if field != "non_field_errors")
+    return error_response(detail or (f"Invalid input: {fields}." if fields else "Invalid input."), errors, code)
 
 
 def _django_errors(exc: DjangoValidationError) -> dict:

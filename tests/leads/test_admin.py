@@ -222,3 +222,10 @@ def test_operator_index_has_no_tenant_only_models(operator_client):
     index = operator_client.get("/admin/").content.decode()
     assert "/admin/leads/lead/" not in index and "/admin/leads/tenantsettings/" not in index
     assert operator_client.get("/admin/leads/lead/").status_code in (403, 404)
+
+
+def test_tenant_change_page_shows_usage_and_domains(operator_client):
+    tenant = Tenant.objects.get(schema_name="tenant_b")
+    page = operator_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
+    assert "b.localhost" in page
+    assert "of 1000000" in page

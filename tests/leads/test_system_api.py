@@ -131,3 +131,14 @@ def test_tenant_admins_cannot_reach_the_system_api(as_role):
         assert client.get(path).status_code == 404
         assert client.post(path).status_code in (404, 405)
     assert Tenant.objects.get(schema_name="tenant_b").is_active
+
+
+def test_tenant_credentials_mean_nothing_on_the_public_host(public_client, as_role):
+    """An API key or JWT header on the public host is not looked up in tenant tables (no 500)."""
+    for header in ("Api-Key abcdefgh.notakey", "Bearer not.a.jwt"):
+        response = public_client.get("/api/v1/tenants", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 403
+    # A tenant admin's session cookie belongs to the tenant's schema, not the public one.
+    client = as_role("admin")
+    client.defaults["HTTP_HOST"] = "localhost"
+    assert client.get("/api/v1/tenants").status_code == 403
