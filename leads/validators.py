@@ -6,7 +6,6 @@ Django admin gets it through the ModelForm) and the settings services call ``ful
 import re
 
 import phonenumbers
-import pycountry
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 
@@ -16,10 +15,11 @@ from leads.models.settings import DEFAULT_SCORING_WEIGHTS
 WEIGHT_MIN, WEIGHT_MAX = -100, 100
 RETENTION_MIN, RETENTION_MAX = 1, 3650
 HEX_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
-# Lists of labels; the pipeline's scorer decides what matches them.
-ICP_LIST_KEYS = ("seniorities", "departments", "industries", "sources", "countries")
+# The shape processing/scoring.py reads (its DEFAULT_ICP fills the keys a tenant leaves out).
+ICP_LIST_KEYS = ("seniorities", "departments", "industries")
+ICP_FIT_KEYS = ("seniority_fit", "sources")  # label -> fit from 0 to 1
 ICP_INT_KEYS = ("employees_min", "employees_max")
-ICP_KEYS = ICP_LIST_KEYS + ICP_INT_KEYS
+ICP_KEYS = ICP_LIST_KEYS + ICP_FIT_KEYS + ICP_INT_KEYS
 
 LOGO_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 LOGO_MAX_SIDE = 4096
@@ -51,12 +51,15 @@ def icp_rule_errors(rules) -> list[str]:
         elif key in ICP_LIST_KEYS:
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
                 errors.append(f"'{key}' must be a list of non-empty strings")
-            elif key == "countries":
-                bad = [v for v in value if pycountry.countries.get(alpha_2=v.upper()) is None]
-                if bad:
-                    errors.append(f"'countries' holds unknown ISO 3166 alpha-2 codes: {', '.join(bad)}")
-        elif not _is_int(value) or value < 0:
-            errors.append(f"'{key}' must be a whole number of employees (0 or more)")
+        elif key in ICP_FIT_KEYS:
+            if not isinstance(value, dict) or not all(
+                isinstance(label, str) and label.strip() and isinstance(fit, (int, float))
+                and not isinstance(fit, bool) and 0 <= fit <= 1
+                for label, fit in value.items()
+            ):
+                errors.append(f"'{key}' must be an object of label -> fit from 0 to 1, e.g. {{\"referral\": 1.0}}")
+        elif value is not None and (not _is_int(value) or value < 0):
+            errors.append(f"'{key}' must be a whole number of employees (0 or more) or null")
     low, high = rules.get("employees_min"), rules.get("employees_max")
     if _is_int(low) and _is_int(high) and low > high:
         errors.append("'employees_min' must not exceed 'employees_max'")

@@ -69,7 +69,9 @@ def test_unchanged_values_write_no_audit_event(as_role):
     ({"scoring_weights": [1, 2]}, "scoring_weights", "object"),
     ({"icp_rules": {"seniorities": "vp"}}, "icp_rules", "list of non-empty strings"),
     ({"icp_rules": {"favourite_colour": ["red"]}}, "icp_rules", "unknown rule"),
-    ({"icp_rules": {"countries": ["XX"]}}, "icp_rules", "unknown ISO 3166"),
+    ({"icp_rules": {"sources": ["referral"]}}, "icp_rules", "label -> fit from 0 to 1"),
+    ({"icp_rules": {"seniority_fit": {"vp": 2}}}, "icp_rules", "label -> fit from 0 to 1"),
+    ({"icp_rules": {"employees_min": -5}}, "icp_rules", "whole number"),
     ({"icp_rules": {"employees_min": 500, "employees_max": 50}}, "icp_rules", "must not exceed"),
     ({"default_region": "ZZ"}, "default_region", "ISO 3166"),
     ({"default_region": "gb"}, "default_region", "ISO 3166"),
@@ -94,7 +96,10 @@ def test_bad_values_get_400_with_field_messages_and_change_nothing(as_role, body
 
 
 def test_valid_icp_rules_are_stored(as_role):
-    rules = {"seniorities": ["vp", "director"], "countries": ["US", "de"], "employees_min": 50, "employees_max": 500}
+    # The shape processing/scoring.py reads.
+    rules = {"seniorities": ["vp", "director"], "seniority_fit": {"vp": 1.0, "director": 0.8},
+             "departments": ["sales"], "industries": ["Software"], "sources": {"referral": 1, "csv": 0.5},
+             "employees_min": 50, "employees_max": 500}
     response = patch(as_role("admin"), {"icp_rules": rules})
     assert response.status_code == 200, response.content
     with schema_context("tenant_a"):
