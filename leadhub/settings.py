@@ -261,8 +261,6 @@ MEDIA_URL = "/media/"
 # --- Settings, roles and branding ----------------------------------------------
 # Largest logo a tenant may upload (bytes).
 BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
-# {"branding": {product_name, primary_color, logo_url}} in every tenant page.
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("leads.context_processors.branding")
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -110,9 +110,12 @@ def test_delete_removes_the_logo(as_role, media_root, client_a):
     assert client_a.get("/branding/logo").status_code == 404
 
 
-def test_branding_reaches_templates(as_role, media_root):
-    as_role("admin").patch("/api/v1/settings", {"product_name": "Acme Leads", "primary_color": "#112233"},
-                           content_type="application/json")
-    response = as_role("viewer").get("/")
-    assert response.context["branding"]["product_name"] == "Acme Leads"
-    assert response.context["branding"]["primary_color"] == "#112233"
+def test_logo_url_is_what_pages_load(as_role, media_root, client_a):
+    """The review pages read TenantSettings.logo_url; it must serve this tenant's file."""
+    send(as_role("admin"), png_bytes())
+    with schema_context("tenant_a"):
+        url = TenantSettings.current().logo_url
+    assert url.startswith("/branding/logo?v=")
+    response = client_a.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == png_bytes()
