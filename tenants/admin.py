@@ -9,7 +9,7 @@ from django_tenants.utils import get_public_schema_name
 import django_q.admin  # noqa: F401
 from tenants.models import Domain, GlobalDefaults, Tenant
 from tenants.selectors import tenant_usage
-from tenants.services import TenantError, tenant_create, tenant_set_active, validate_slug
+from tenants.services import TenantError, tenant_create, tenant_set_active, tenant_update, validate_slug
 
 
 def on_public_host(request) -> bool:
@@ -108,7 +108,9 @@ class TenantAdmin(TenantAdminMixin, PublicOnlyAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return super().save_model(request, obj, form, change)
+            values = {f: form.cleaned_data[f] for f in form.changed_data if f in ("name", "plan", "lead_quota")}
+            tenant_update(tenant=obj, actor=f"system:{request.user.get_username()}", **values)
+            return
         data = form.cleaned_data
         result = tenant_create(slug=data["schema_name"], name=data["name"], domain=data["domain"],
                                admin_email=data["admin_email"], admin_password=data["admin_password"] or None,

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from leads.api.settings_views import invalid
 from tenants.models import Domain, GlobalDefaults, Tenant
 from tenants.selectors import tenant_usage
-from tenants.services import TenantError, tenant_create, tenant_set_active, validate_slug
+from tenants.services import TenantError, tenant_create, tenant_set_active, tenant_update, validate_slug
 
 
 class IsSystemAdmin(BasePermission):
@@ -118,8 +118,8 @@ class TenantDetailView(SystemView):
         serializer = TenantSerializer(tenant, data=request.data, partial=True)
         if not serializer.is_valid():
             return invalid(serializer.errors)
-        serializer.save()
-        return Response(serializer.data)
+        tenant_update(tenant=tenant, actor=f"system:{request.user.get_username()}", **serializer.validated_data)
+        return Response(TenantSerializer(tenant).data)
 
 
 class TenantActiveView(SystemView):

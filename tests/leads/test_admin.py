@@ -229,3 +229,17 @@ def test_tenant_change_page_shows_usage_and_domains(operator_client):
     page = operator_client.get(f"/admin/tenants/tenant/{tenant.pk}/change/").content.decode()
     assert "b.localhost" in page
     assert "of 1000000" in page
+
+
+def test_changing_plan_in_admin_is_audited_in_the_tenant(operator_client):
+    tenant = Tenant.objects.get(schema_name="tenant_b")
+    response = operator_client.post(f"/admin/tenants/tenant/{tenant.pk}/change/", {
+        "name": tenant.name, "plan": "growth", "lead_quota": "2000",
+        "domains-TOTAL_FORMS": "1", "domains-INITIAL_FORMS": "1", "domains-MIN_NUM_FORMS": "0",
+        "domains-MAX_NUM_FORMS": "1000", "domains-0-id": str(tenant.domains.get().pk), "domains-0-tenant": str(tenant.pk),
+        "domains-0-domain": "b.localhost", "domains-0-is_primary": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    assert Tenant.objects.get(pk=tenant.pk).lead_quota == 2000
+    with schema_context("tenant_b"):
+        assert AuditEvent.objects.get(action="tenant_changed").changes == {
+            "plan": ["starter", "growth"], "lead_quota": [1000000, 2000]}

@@ -4,7 +4,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django_tenants.utils import schema_context, schema_exists
 
-from leads.models import LeadStatus
+from leads.models import AuditEvent, LeadStatus
 from tenants.models import GlobalDefaults, Tenant
 from tests.factories import make_lead
 from tests.leads.settings_support import as_role, logged_in, people_a  # noqa: F401
@@ -79,6 +79,10 @@ def test_change_plan_and_quota(system):
                             content_type="application/json")
     assert response.status_code == 200
     assert Tenant.objects.get(schema_name="tenant_b").plan == "enterprise"
+    with schema_context("tenant_b"):
+        event = AuditEvent.objects.get(action="tenant_changed")
+        assert event.changes == {"plan": ["starter", "enterprise"], "lead_quota": [1000000, 0]}
+        assert event.actor == "system:op@leadhub.test"
     assert system.patch("/api/v1/tenants/tenant_b", {"is_active": False},
                         content_type="application/json").status_code == 400
 
