@@ -159,3 +159,21 @@ def _request(method: str, api_key):
 def test_api_keys_act_by_scope_and_need_admin_scope_for_admin_actions(tenant_a, scopes, method, cls, allowed):
     key = ApiKey(name="k", scopes=scopes)
     assert cls().has_permission(_request(method, key), None) is allowed
+
+
+EVERY_ROUTE = [
+    ("get", "/api/v1/settings"), ("patch", "/api/v1/settings"), ("put", "/api/v1/settings/logo"),
+    ("delete", "/api/v1/settings/logo"), ("get", "/api/v1/api-keys"), ("post", "/api/v1/api-keys"),
+    ("get", "/api/v1/api-keys/abcdefgh"), ("delete", "/api/v1/api-keys/abcdefgh"), ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"), ("get", "/api/v1/users/1"), ("patch", "/api/v1/users/1"), ("delete", "/api/v1/users/1"),
+]
+
+
+@pytest.mark.parametrize("method, path", EVERY_ROUTE)
+def test_a_session_of_tenant_a_opens_nothing_on_b(people_a, method, path):
+    client = logged_in("a.localhost", people_a["admin"])
+    client.defaults["HTTP_HOST"] = "b.localhost"
+    response = getattr(client, method)(path, data={}, content_type="application/json")
+    assert response.status_code in (401, 403)
+    with schema_context("tenant_b"):
+        assert not AuditEvent.objects.exists()
