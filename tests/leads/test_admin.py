@@ -9,7 +9,7 @@ from django_tenants.utils import schema_context, schema_exists
 
 from leads.models import ApiKey, AuditEvent, TenantSettings
 from tenants.models import GlobalDefaults, Tenant
-from tests.leads.settings_support import admin_b, as_role, logged_in, media_root, people_a, png_bytes  # noqa: F401
+from tests.leads.settings_support import as_role, logged_in, media_root, people_a, png_bytes  # noqa: F401
 
 User = get_user_model()
 

@@ -5,7 +5,7 @@ from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django_tenants.utils import schema_context
 
 from leads.models import AuditEvent, TenantSettings
-from tests.leads.settings_support import admin_b, as_role, logged_in, media_root, people_a, png_bytes  # noqa: F401
+from tests.leads.settings_support import as_role, media_root, people_a, png_bytes  # noqa: F401
 
 URL = "/api/v1/settings/logo"
 

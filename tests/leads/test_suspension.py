@@ -1,14 +1,13 @@
 """A suspended tenant answers 403 everywhere but /healthz; reactivation restores everything."""
+import pytest
 from django_tenants.utils import schema_context
 
-from leads.models import ApiKey, AuditEvent
+from leads.models import AuditEvent
 from leads.services.apikeys import api_key_create
 from tenants.models import Tenant
 from tenants.selectors import active_tenant_schemas
 from tenants.services import TenantError, tenant_set_active
 from tests.leads.settings_support import as_role, people_a  # noqa: F401
-
-import pytest
 
 
 def suspend(slug="tenant_a", active=False):

@@ -38,7 +38,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--tenant", required=True, help="tenant slug (schema name)")
         parser.add_argument("--name", required=True, help="what the key is for, e.g. n8n")
-        parser.add_argument("--scopes", default="read,write", help="comma-separated: read, write (default both)")
+        parser.add_argument("--scopes", default="read,write", help="comma-separated: read, write, admin (default read,write)")
         parser.add_argument("--expires", help="expiry: 2027-01-31, an ISO date-time, or 30d / 12h / 2w from now")
 
     def handle(self, *args, **opts):
