@@ -243,3 +243,22 @@ def test_changing_plan_in_admin_is_audited_in_the_tenant(operator_client):
     with schema_context("tenant_b"):
         assert AuditEvent.objects.get(action="tenant_changed").changes == {
             "plan": ["starter", "growth"], "lead_quota": [1000000, 2000]}
+
+
+def test_tenant_admin_pages_render(as_role, people_a, media_root):
+    client = as_role("admin")
+    with schema_context("tenant_a"):
+        key = ApiKey.objects.create_key(name="k")[0]
+    pages = [settings_url(), "/admin/leads/apikey/", "/admin/leads/apikey/add/", f"/admin/leads/apikey/{key.pk}/change/",
+             "/admin/auth/user/", "/admin/auth/user/add/", f"/admin/auth/user/{people_a['viewer'].pk}/change/",
+             "/admin/leads/auditevent/", "/admin/"]
+    for page in pages:
+        response = client.get(page)
+        assert response.status_code == 200, page
+    assert "viewer" in client.get("/admin/auth/user/").content.decode()
+
+
+def test_operator_admin_pages_render(operator_client):
+    for page in ("/admin/", "/admin/tenants/tenant/", "/admin/tenants/tenant/add/", "/admin/tenants/domain/",
+                 "/admin/auth/user/", "/admin/django_q/schedule/"):
+        assert operator_client.get(page).status_code == 200, page
