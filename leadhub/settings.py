@@ -233,7 +233,7 @@ SIMPLE_JWT = {
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "LeadStatusEnum": "leads.models.lead.LeadStatus.choices",
-    "ImportBatchStatusEnum": "leads.models.batch.ImportBatch.Status.choices",
+    "ImportBatchStatusEnum": ["running", "done", "failed"],
 }
 
 # --- Auth, i18n, static ------------------------------------------------------

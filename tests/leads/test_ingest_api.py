@@ -223,3 +223,21 @@ def test_read_only_api_key_cannot_ingest_but_can_read(tenant_a):
     api = Api("a.localhost", f"Api-Key {make_api_key('tenant_a', scopes=('read',))}")
     assert api.get("/api/v1/leads").status_code == 200
     assert api.post(URL, {"source": "r", "leads": [lead(71)]}).status_code == 403
+
+
+@pytest.mark.parametrize("email, valid", [
+    ("a@b.co", True), ("first.last+tag@sub.example.com", True), ("user@bücher.de", True), ("x@[127.0.0.1]", True),
+    ("no-at-sign", False), ("a@b", False), ("two@@at.com", False), ("sp ace@x.com", False), ("a@-bad-.com", False),
+])
+def test_email_rules_match_djangos_validator(email, valid):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    from leads.services.ingest import is_valid_email
+
+    try:
+        validate_email(email)
+        django_says = True
+    except ValidationError:
+        django_says = False
+    assert is_valid_email(email) is valid is django_says
