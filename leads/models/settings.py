@@ -20,8 +20,9 @@ DEFAULT_SCORING_WEIGHTS = {
 }
 
 
-# Copied from GlobalDefaults when a tenant's settings row is first created.
-SEEDED_FROM_GLOBAL = ("default_region", "icp_rules", "fuzzy_match_threshold", "fuzzy_review_threshold",
+# Copied from GlobalDefaults when a tenant's settings row is first created. The rest
+# (weights, ICP rules, switches, retention) fall back to GlobalDefaults at run time.
+SEEDED_FROM_GLOBAL = ("default_region", "fuzzy_match_threshold", "fuzzy_review_threshold",
                       "product_name", "primary_color")
 
 
@@ -33,8 +34,8 @@ def logo_upload_to(instance, filename: str) -> str:
 
 
 class TenantSettings(models.Model):
-    """The tenant's configuration: one row per schema (pk=1). A null flag means
-    'use the environment default'."""
+    """The tenant's configuration: one row per schema (pk=1). A null switch or retention means
+    'the operator's GlobalDefaults, else the environment'; see weights(), icp(), *_enabled()."""
 
     default_region = models.CharField(max_length=2, default="US", help_text="ISO country code used to read phone numbers")
     scoring_weights = models.JSONField(default=dict, blank=True, help_text="factor -> points; missing factors use defaults")

@@ -26,7 +26,7 @@ def tenant_settings_update(*, values: dict, user=None, api_key=None) -> TenantSe
     ``{field: [before, after]}`` for the fields that really changed.
 
     Raises django.core.exceptions.ValidationError (message_dict: field -> messages) and
-    changes nothing when any value is invalid; KeyError-free: unknown fields raise ValueError.
+    changes nothing when any value is invalid; ValueError for a field outside EDITABLE_FIELDS.
     """
     unknown = set(values) - set(EDITABLE_FIELDS)
     if unknown:

@@ -111,9 +111,11 @@ def test_flags_fall_back_to_global_defaults_then_environment(as_role, settings):
     client = as_role("admin")
     assert client.get(URL).json()["effective"]["enable_enrichment"] is False
     with schema_context("public"):
-        GlobalDefaults.objects.create(pk=1, enable_enrichment=True, scoring_weights={"source": 9}, retention_days=30)
+        GlobalDefaults.objects.create(pk=1, enable_enrichment=True, scoring_weights={"source": 9}, retention_days=30,
+                                      icp_rules={"departments": ["sales"]})
     body = client.get(URL).json()
     assert body["effective"]["enable_enrichment"] is True
+    assert body["effective"]["icp_rules"] == {"departments": ["sales"]}
     assert body["effective"]["retention_days"] == 30
     assert body["effective_weights"]["source"] == 9
     # The tenant's own value wins over the operator's.
