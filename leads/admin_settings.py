@@ -18,6 +18,7 @@ from leads.models import ApiKey, AuditEvent, TenantSettings
 from leads.models.apikey import SCOPES
 from leads.permissions import ROLES, user_role
 from leads.services.apikeys import api_key_create, api_key_errors, api_key_revoke
+from leads.services.audit import actor_label, audit_event
 from leads.services.settings import EDITABLE_FIELDS, tenant_settings_update
 from leads.services.users import LastAdminError, user_create, user_update
 from tenants.admin import on_public_host
@@ -121,7 +122,14 @@ class ApiKeyAdmin(TenantOnlyMixin, APIKeyModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            return obj.save(update_fields=["name", "expiry_date"])
+            before = ApiKey.objects.get(pk=obj.pk)
+            changes = {f: [str(getattr(before, f) or ""), str(getattr(obj, f) or "")] for f in ("name", "expiry_date")
+                       if getattr(before, f) != getattr(obj, f)}
+            obj.save(update_fields=["name", "expiry_date"])
+            if changes:
+                audit_event(action="api_key_changed", actor=actor_label(user=request.user), object_type="api_key",
+                            object_id=obj.prefix, user=request.user, changes=changes)
+            return
         created, key = api_key_create(name=form.cleaned_data["name"], scopes=form.cleaned_data["scope_choices"],
                                       expiry_date=form.cleaned_data.get("expiry_date"), user=request.user)
         obj.pk, obj.id, obj.prefix = created.pk, created.pk, created.prefix

@@ -262,3 +262,14 @@ def test_operator_admin_pages_render(operator_client):
     for page in ("/admin/", "/admin/tenants/tenant/", "/admin/tenants/tenant/add/", "/admin/tenants/domain/",
                  "/admin/auth/user/", "/admin/django_q/schedule/"):
         assert operator_client.get(page).status_code == 200, page
+
+
+def test_renaming_a_key_in_admin_is_audited(as_role):
+    with schema_context("tenant_a"):
+        key = ApiKey.objects.create_key(name="old name")[0]
+    response = as_role("admin").post(f"/admin/leads/apikey/{key.pk}/change/", {
+        "name": "new name", "expiry_date_0": "", "expiry_date_1": ""})
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    with schema_context("tenant_a"):
+        assert ApiKey.objects.get(pk=key.pk).name == "new name"
+        assert AuditEvent.objects.get(action="api_key_changed").changes == {"name": ["old name", "new name"]}
