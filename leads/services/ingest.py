@@ -436,7 +436,8 @@ def _upsert(leads: list[Lead], *, now) -> list[tuple]:
     payload = []
     for lead in leads:
         attrs = lead.__dict__
-        values = {column: attrs[attname] for attname, column, default in base_items if attrs[attname] != default}
+        values = {column: value for attname, column, default in base_items
+                  if (value := attrs[attname]) is not default and value != default}
         survivor = survivor_field.get_cached_value(lead, None)
         if survivor is not None and survivor.pk is None:
             values.pop("duplicate_of_id", None)  # linked after the insert
