@@ -3,7 +3,6 @@ import csv
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, renderers
@@ -93,9 +92,7 @@ class LeadBatchView(APIView):
         if not dry_run:
             batch = ImportBatch.objects.create(kind=ImportBatch.Kind.API, source=source.strip(), actor=actor[:100],
                                                created_by=request_user(request))
-        results = ingest_leads(rows=rows, source=source, batch=batch, actor=actor, dry_run=dry_run)
-        if batch is not None:
-            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE, finished_at=timezone.now())
+        results = ingest_leads(rows=rows, source=source, batch=batch, actor=actor, dry_run=dry_run, finish_batch=True)
         summary = summarize(results)
         body = {"batch": batch.pk if batch else None, "source": source.strip(), "dry_run": dry_run,
                 "summary": summary, "rows": [r.as_dict() for r in results]}
