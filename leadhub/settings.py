@@ -44,7 +44,7 @@ DATA_DIR = Path(env("LEADHUB_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
 SHARED_APPS = [
     "django_tenants",
     "tenants",
-    "django.contrib.admin",
+    "leadhub.apps.LeadHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -53,15 +53,19 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Lead list filters (and their form in the browsable API).
+    "django_filters",
     "django_q",
 ]
 TENANT_APPS = [
-    "django.contrib.admin",
+    "leadhub.apps.LeadHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "rest_framework_api_key",
+    # Refresh-token blacklist per tenant schema (its users live there).
+    "rest_framework_simplejwt.token_blacklist",
     "leads",
     "processing",
 ]
@@ -80,6 +84,8 @@ MIDDLEWARE = [
     "leadhub.middleware.RequestIdMiddleware",
     "leadhub.middleware.BodySizeLimitMiddleware",
     "django_tenants.middleware.main.TenantMainMiddleware",
+    # A suspended tenant's pages and API answer 403 (health checks excepted).
+    "tenants.middleware.SuspendedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -234,6 +240,38 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- API authentication, throttling, errors (ingestion issue) ---------------------
+REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"] = [
+    "leads.api.authentication.TenantJWTAuthentication",  # Authorization: Bearer <jwt>
+    "leads.api.authentication.ApiKeyAuthentication",  # Authorization: Api-Key <key>
+    "rest_framework.authentication.SessionAuthentication",  # pages and the browsable API
+]
+REST_FRAMEWORK["EXCEPTION_HANDLER"] = "leads.api.errors.exception_handler"
+REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
+    "leads.api.throttling.ApiKeyRateThrottle",
+    "leads.api.throttling.UserRateThrottle",
+]
+# Counted in the shared cache; read per request (see leads/api/throttling.py).
+LEADHUB_THROTTLE_RATES = {
+    "api_key": env("THROTTLE_API_KEY_RATE", "1200/min"),
+    "user": env("THROTTLE_USER_RATE", "600/min"),
+    "login": env("THROTTLE_LOGIN_RATE", "20/min"),
+    "login_email": env("THROTTLE_LOGIN_EMAIL_RATE", "10/min"),
+}
+from datetime import timedelta  # noqa: E402
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=envint("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=envint("JWT_REFRESH_DAYS", 7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
+    "LeadStatusEnum": "leads.models.lead.LeadStatus.choices",
+    "ImportBatchStatusEnum": ["running", "done", "failed"],
+}
+
 # --- Auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -260,6 +298,10 @@ MEDIA_URL = "/media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("MAX_BODY_MB", 10) * 1024 * 1024
 MAX_UPLOAD_SIZE = envint("MAX_UPLOAD_MB", 500) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a temp file
+
+# --- Settings, roles and branding ----------------------------------------------
+# Largest logo a tenant may upload (bytes).
+BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from leads.models import AuditEvent, ImportBatch, Lead, TenantSettings
+from leads.models import ImportBatch, Lead
 
 
 @admin.register(Lead)
@@ -18,23 +18,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
     list_filter = ("kind", "status")
 
 
-@admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "object_type", "object_id", "from_status", "to_status")
-    list_filter = ("action", "object_type")
-    search_fields = ("actor", "object_id", "note")
+# Settings, API keys, users with roles and the audit log: leads/admin_settings.py.
+from leads import admin_settings  # noqa: E402
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(TenantSettings)
-class TenantSettingsAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "default_region", "product_name", "updated_at")
+admin_settings.register(admin.site)
 from leads import admin_exports  # noqa: E402,F401  (exports, templates, suppression list)

@@ -29,14 +29,24 @@ def has_role(user, minimum: str) -> bool:
     return role is not None and ROLE_RANK[role] >= ROLE_RANK[minimum]
 
 
+def request_api_key(request):
+    """The ApiKey that authenticated this request, or None for a person."""
+    auth = getattr(request, "auth", None)
+    return auth if auth is not None and getattr(auth, "is_api_key", False) else None
+
+
 class _RolePermission(BasePermission):
     minimum = "viewer"
     message = "Your role does not allow this action."
 
     def has_permission(self, request, view):
         # API keys carry scopes instead of roles (see the API key authentication).
-        if getattr(request, "auth", None) is not None and getattr(request.auth, "is_api_key", False):
-            scopes = request.auth.scope_list()
+        api_key = request_api_key(request)
+        if api_key is not None:
+            scopes = api_key.scope_list()
+            if self.minimum == "admin":
+                # Settings, users and keys: a key needs the explicit admin scope.
+                return "admin" in scopes
             return "read" in scopes if request.method in SAFE_METHODS else "write" in scopes
         return has_role(request.user, self.minimum)
 

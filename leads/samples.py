@@ -1,5 +1,5 @@
 """Sample leads for the demo tenant."""
-from leads.models import Lead
+from leads.services.ingest import Outcome, ingest_leads
 
 SAMPLE_ROWS = [
     {"email": "Jane.Doe@Acme.com", "first_name": "jane", "last_name": "doe", "company": "Acme Inc.", "title": "VP of Sales", "phone": "(415) 555-0101"},
@@ -16,6 +16,6 @@ SAMPLE_ROWS = [
 
 
 def create_sample_leads() -> int:
-    leads = [Lead(raw=row, source="demo", **row) for row in SAMPLE_ROWS]
-    Lead.objects.bulk_create(leads)
-    return len(leads)
+    """Ingest the sample rows (source ``demo``) the same way the API does; returns how many were stored."""
+    results = ingest_leads(rows=SAMPLE_ROWS, source="demo", actor="system:bootstrap_demo")
+    return sum(1 for r in results if r.outcome != Outcome.INVALID)

@@ -1,7 +1,8 @@
-from django.urls import path
+from django.urls import include, path
 
 from leads import views
 
 urlpatterns = [
+    path("", include("leads.branding_urls")),
     path("", views.home, name="home"),
 ]

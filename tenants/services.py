@@ -100,3 +100,50 @@ def user_create_admin(*, email: str, password: str):
     )
     user.groups.add(Group.objects.get(name="admin"))
     return user
+
+
+def tenant_set_active(*, tenant: Tenant, is_active: bool, actor: str = "system") -> Tenant:
+    """Suspend (is_active=False) or reactivate a tenant; records it in the tenant's audit log.
+
+    A suspended tenant's host answers 403 (tenants.middleware), so its users, JWTs and API
+    keys stop working; scheduled fan-outs skip it (tenants.selectors.active_tenant_schemas).
+    Raises TenantError for the public tenant.
+    """
+    if tenant.schema_name == get_public_schema_name():
+        raise TenantError("the public tenant cannot be suspended")
+    if tenant.is_active == is_active:
+        return tenant
+    with schema_context(get_public_schema_name()):
+        Tenant.objects.filter(pk=tenant.pk).update(is_active=is_active)
+    tenant.is_active = is_active
+    from leads.services.audit import audit_event
+
+    with schema_context(tenant.schema_name):
+        audit_event(action="tenant_reactivated" if is_active else "tenant_suspended", actor=actor,
+                    object_type="tenant", object_id=tenant.schema_name,
+                    changes={"is_active": [not is_active, is_active]})
+    return tenant
+
+
+def tenant_update(*, tenant: Tenant, actor: str = "system", **values) -> Tenant:
+    """Change a tenant's ``name``, ``plan`` or ``lead_quota``; the change (before/after) is
+    recorded in the tenant's own audit log. Raises TenantError for another field or a bad plan."""
+    unknown = set(values) - {"name", "plan", "lead_quota"}
+    if unknown:
+        raise TenantError(f"cannot change {', '.join(sorted(unknown))} here")
+    if "plan" in values and values["plan"] not in Tenant.Plan.values:
+        raise TenantError(f"plan must be one of {', '.join(Tenant.Plan.values)}")
+    with schema_context(get_public_schema_name()):
+        current = Tenant.objects.get(pk=tenant.pk)
+        changes = {f: [getattr(current, f), v] for f, v in values.items() if getattr(current, f) != v}
+        if changes:
+            Tenant.objects.filter(pk=tenant.pk).update(**{f: v for f, (_, v) in changes.items()})
+    for field, (_, value) in changes.items():
+        setattr(tenant, field, value)
+    if changes:
+        from leads.services.audit import audit_event
+
+        with schema_context(tenant.schema_name):
+            audit_event(action="tenant_changed", actor=actor, object_type="tenant", object_id=tenant.schema_name,
+                        changes=changes)
+    return tenant

@@ -2,4 +2,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("leads.api.exports_urls")),
+    path("", include("leads.api.ingest_urls")),
+    path("", include("leads.api.settings_urls")),
 ]

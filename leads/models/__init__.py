@@ -7,3 +7,4 @@ from leads.models.settings import TenantSettings  # noqa: F401
 from leads.models.exports import (  # noqa: F401
     CsvTemplate, CsvTemplateColumn, Export, ExportCandidate, ExportFormat, ExportIssue, ExportSettings, LeadDelivery, SuppressionEntry,
 )
+from leads.models.idempotency import IdempotentRequest  # noqa: F401

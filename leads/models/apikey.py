@@ -2,13 +2,14 @@ from django.conf import settings
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey, BaseAPIKeyManager
 
-SCOPES = ("read", "write")
+# read: GET endpoints; write: leads, reviews, exports; admin: settings, users and keys.
+SCOPES = ("read", "write", "admin")
 
 
 class ApiKey(AbstractAPIKey):
     """A machine's key, stored hashed in its tenant's schema (shown once on creation)."""
 
-    scopes = models.CharField(max_length=100, default="read,write", help_text="comma-separated: read, write")
+    scopes = models.CharField(max_length=100, default="read,write", help_text="comma-separated: read, write, admin")
     last_used_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 

@@ -19,6 +19,8 @@ class ImportBatch(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.API)
     source = models.CharField(max_length=100, default="api")
     filename = models.CharField(max_length=255, blank=True, default="")
+    # The file's header in its order (JSON objects do not keep key order), for the refused-rows download.
+    columns = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     dry_run = models.BooleanField(default=False)
     total_rows = models.PositiveIntegerField(default=0)

@@ -1,0 +1,218 @@
+"""CSV import: a file of any size streamed through ``ingest_leads`` in chunks.
+
+Encoding (UTF-8 with or without BOM, UTF-16, Latin-1) and delimiter (comma,
+semicolon, tab, pipe) are detected from the first bytes; header names are matched
+with ``canonical_field`` (case, punctuation and common aliases), exactly like the
+keys of an API payload. Memory stays constant: one chunk of rows at a time.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from leads.models import ImportBatch
+from leads.services.ingest import Outcome, ingest_leads, lead_quota
+
+SAMPLE_BYTES = 64 * 1024
+CHUNK_ROWS = 5000  # rows per committed chunk: fewer commits, memory still bounded
+DELIMITERS = ",;\t|"
+MAX_DRY_RUN_ERRORS = 100
+
+# A single field may legitimately hold a long note; the default 128 KB is too tight.
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class CsvError(Exception):
+    """The file cannot be read as a CSV of leads; the message is for the user."""
+
+
+@dataclass
+class ImportReport:
+    batch: ImportBatch | None
+    dry_run: bool
+    total_rows: int = 0
+    counts: dict[str, int] = field(default_factory=lambda: {o: 0 for o in (
+        Outcome.CREATED, Outcome.UPDATED, Outcome.DUPLICATE, Outcome.INVALID)})
+    quota_refused: int = 0
+    errors: list[dict] = field(default_factory=list)  # dry run only: the first refused rows
+
+    def as_dict(self) -> dict:
+        return {"dry_run": self.dry_run, "total_rows": self.total_rows, **self.counts,
+                "quota_refused": self.quota_refused, "errors": self.errors}
+
+
+def detect_encoding(sample: bytes) -> str:
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    # UTF-16 without BOM: every other byte of ASCII text is zero.
+    if sample and sample.count(b"\x00") > len(sample) // 4:
+        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def detect_dialect(text_sample: str) -> type[csv.Dialect] | csv.Dialect:
+    first_line = text_sample.splitlines()[0] if text_sample else ""
+    try:
+        dialect = csv.Sniffer().sniff(text_sample[:16384], delimiters=DELIMITERS)
+        # The sniffer can pick a delimiter that only appears inside values; the header
+        # line is the better witness when it disagrees.
+        if first_line.count(dialect.delimiter) == 0:
+            raise csv.Error("delimiter not in header")
+        return dialect
+    except csv.Error:
+        counts = {d: first_line.count(d) for d in DELIMITERS}
+        best = max(counts, key=counts.get)
+
+        class Detected(csv.excel):
+            delimiter = best if counts[best] else ","
+
+        return Detected
+
+
+def iter_csv_rows(binary) -> tuple[list[str], Iterator[dict]]:
+    """Headers and an iterator of ``{header: value}`` rows from a binary file object."""
+    head = binary.read(SAMPLE_BYTES)
+    if not head:
+        raise CsvError("The file is empty.")
+    encoding = detect_encoding(head)
+    rest = binary
+
+    class _Rewound(io.RawIOBase):
+        """The sample already read, then the rest of the file."""
+
+        def __init__(self):
+            self._head = memoryview(head)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            if self._head:
+                n = min(len(buffer), len(self._head))
+                buffer[:n] = self._head[:n]
+                self._head = self._head[n:]
+                return n
+            data = rest.read(len(buffer))
+            buffer[: len(data)] = data
+            return len(data)
+
+    text = io.TextIOWrapper(io.BufferedReader(_Rewound(), 1 << 16), encoding=encoding, newline="",
+                            errors="replace")
+    sample_text = codecs.decode(head, encoding, errors="ignore") if encoding != "utf-8-sig" else \
+        head[len(codecs.BOM_UTF8):].decode("utf-8", errors="ignore")
+    dialect = detect_dialect(sample_text)
+    reader = csv.reader(text, dialect)
+    try:
+        headers = next(reader)
+    except StopIteration:
+        raise CsvError("The file has no header row.") from None
+    headers = [h.strip().lstrip("\ufeff") for h in headers]
+    if not any(headers):
+        raise CsvError("The header row is empty.")
+    seen: dict[str, int] = {}
+    for i, name in enumerate(headers):
+        name = name or f"column_{i + 1}"
+        if name in seen:
+            seen[name] += 1
+            name = f"{name}_{seen[name]}"
+        else:
+            seen[name] = 1
+        headers[i] = name
+
+    def rows() -> Iterator[dict]:
+        width = len(headers)
+        for values in reader:
+            if not values or (len(values) == 1 and not values[0].strip()):
+                continue  # blank line
+            if len(values) > width:
+                extra = values[width:]
+                if any(v.strip() for v in extra):
+                    row = dict(zip(headers, values))
+                    row["__extra__"] = extra
+                    yield row
+                    continue
+                values = values[:width]
+            yield dict(zip(headers, values))
+
+    return headers, rows()
+
+
+def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: bool = False,
+               kind: str = ImportBatch.Kind.CSV, user=None, chunk_rows: int = CHUNK_ROWS,
+               progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Stream a CSV file into leads, ``chunk_rows`` rows per committed chunk.
+
+    Not a dry run: an ImportBatch records progress counts after every chunk (visible
+    to other connections while the import runs); refused rows are kept as
+    ImportRowError (downloadable with their reason). Dry run: nothing is written; the
+    report counts what would happen and lists the first refused rows.
+    Raises CsvError when the file cannot be read at all.
+    """
+    headers, rows = iter_csv_rows(binary)
+    batch = None
+    if not dry_run:
+        batch = ImportBatch.objects.create(kind=kind, source=source, filename=filename[:255], actor=actor[:100],
+                                           columns=headers,
+                                           created_by=user if getattr(user, "pk", None) else None)
+    report = ImportReport(batch=batch, dry_run=dry_run)
+    quota = lead_quota()
+    chunk: list[dict] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= chunk_rows:
+                _chunk(report, chunk, source=source, actor=actor, quota=quota)
+                if progress:
+                    progress(len(chunk))
+                chunk = []
+        if chunk:
+            _chunk(report, chunk, source=source, actor=actor, quota=quota)
+            if progress:
+                progress(len(chunk))
+    except Exception as exc:
+        if batch is not None:
+            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED,
+                                                           error_message=str(exc)[:2000],
+                                                           finished_at=timezone.now())
+        raise
+    if batch is not None:
+        ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE, finished_at=timezone.now())
+        batch.refresh_from_db()
+    return report
+
+
+def _chunk(report: ImportReport, chunk: list[dict], *, source: str, actor: str, quota: int) -> None:
+    prepared = []
+    for row in chunk:
+        if "__extra__" in row:
+            prepared.append(_TooWide(row))
+        else:
+            prepared.append(row)
+    results = ingest_leads(rows=[r.row if isinstance(r, _TooWide) else r for r in prepared], source=source,
+                           batch=report.batch, actor=actor, dry_run=report.dry_run, first_index=report.total_rows + 1,
+                           quota=quota, refuse={i for i, r in enumerate(prepared) if isinstance(r, _TooWide)})
+    report.total_rows += len(chunk)
+    for result in results:
+        report.counts[result.outcome] += 1
+        if "quota" in result.errors:
+            report.quota_refused += 1
+        if report.dry_run and result.outcome == Outcome.INVALID and len(report.errors) < MAX_DRY_RUN_ERRORS:
+            report.errors.append({"row": result.index + 1, "errors": result.errors})
+
+
+class _TooWide:
+    def __init__(self, row: dict):
+        extra = row.pop("__extra__")
+        self.row = {**row, "": extra}
+

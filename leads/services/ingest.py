@@ -1,0 +1,522 @@
+"""Ingestion: the one way leads enter LeadHub (API batch, CSV import, command, samples).
+
+``ingest_leads`` validates each row on its own, runs the inline pipeline stage
+(``processing.pipeline.prepare_incoming``) on the unsaved leads, then stores every
+accepted row in one set-based upsert keyed by ``(source, external_id)``.
+"""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+import orjson
+import psycopg
+from django.core.validators import EmailValidator
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.db.models.base import ModelState
+from django.utils import timezone
+
+from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus
+from leads.models.lead import CONTACT_FIELDS
+
+MAX_BATCH_ROWS = 1000
+
+
+class Outcome:
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    INVALID = "invalid"
+
+
+# Header and key aliases, compared after lower-casing and dropping everything that is
+# not a letter or digit ("E-mail" -> "email", "Job Title" -> "jobtitle").
+ALIASES: dict[str, tuple[str, ...]] = {
+    "email": ("email", "emailaddress", "mail", "workemail", "businessemail", "emailid", "contactemail"),
+    "first_name": ("firstname", "first", "givenname", "fname", "forename"),
+    "last_name": ("lastname", "last", "surname", "familyname", "lname"),
+    "full_name": ("fullname", "name", "contactname", "personname", "leadname"),
+    "phone": ("phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "mobilenumber", "cell",
+              "cellphone", "workphone", "directphone", "phoneno"),
+    "company": ("company", "companyname", "organization", "organisation", "account", "accountname", "employer",
+                "business", "businessname"),
+    "title": ("title", "jobtitle", "position", "role", "jobrole", "designation"),
+    "website": ("website", "url", "web", "site", "companywebsite", "websiteurl", "companyurl", "homepage"),
+    "linkedin_url": ("linkedinurl", "linkedin", "linkedinprofile", "linkedinprofileurl", "personlinkedinurl"),
+    "street": ("street", "streetaddress", "address", "address1", "addressline1"),
+    "city": ("city", "town"),
+    "state": ("state", "region", "province", "stateprovince", "stateregion"),
+    "postal_code": ("postalcode", "zip", "zipcode", "postcode"),
+    "country": ("country", "countryname", "countrycode"),
+    "external_id": ("externalid", "id", "leadid", "recordid", "contactid"),
+    "custom_fields": ("customfields",),
+}
+_ALIAS_TO_FIELD = {alias: name for name, aliases in ALIASES.items() for alias in aliases}
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+
+REACH_FIELDS = ("email", "phone", "linkedin_url", "company")
+_MAX_LENGTH = {name: Lead._meta.get_field(name).max_length for name in CONTACT_FIELDS}
+_MAX_LENGTH["external_id"] = Lead._meta.get_field("external_id").max_length
+# Django's EmailValidator rules, with its lazily compiled patterns resolved once:
+# through the lazy proxies they cost more than the rest of a row's validation.
+_EMAIL_USER_RE = re.compile(EmailValidator.user_regex.pattern, EmailValidator.user_regex.flags)
+_EMAIL_DOMAIN_RE = re.compile(EmailValidator.domain_regex.pattern, EmailValidator.domain_regex.flags)
+_EMAIL_LITERAL_RE = re.compile(EmailValidator.literal_regex.pattern, EmailValidator.literal_regex.flags)
+
+
+def is_valid_email(value: str) -> bool:
+    if not value or "@" not in value or len(value) > 320:
+        return False
+    user, domain = value.rsplit("@", 1)
+    if not _EMAIL_USER_RE.match(user):
+        return False
+    if domain == "localhost" or _EMAIL_DOMAIN_RE.match(domain):
+        return True
+    if domain.startswith("["):
+        return bool(_EMAIL_LITERAL_RE.match(domain))
+    try:
+        return bool(_EMAIL_DOMAIN_RE.match(domain.encode("idna").decode("ascii")))
+    except UnicodeError:
+        return False
+
+# Columns an upsert may refresh on an existing lead; a blank incoming value keeps the
+# stored one, so a partial re-send does not wipe what is known.
+_DERIVED_TEXT = ("email_key", "phone_key", "linkedin_key", "company_key", "domain", "name_key", "seniority",
+                 "department", "country_code")
+
+
+class _LeadFactory:
+    """Builds unsaved Lead objects from a template of defaults.
+
+    Lead is wide (about 60 columns) and Model.__init__ sets each one through
+    setattr and signals; at 20,000 rows per second that alone would cost more than
+    the insert. No signal receivers are attached to Lead's init, and the result is an
+    ordinary unsaved instance (``_state.adding`` is true, attributes in ``__dict__``).
+    """
+
+    def __init__(self):
+        self.template = {}
+        self.fresh = []  # mutable defaults must not be shared between leads
+        for f in Lead._meta.concrete_fields:
+            default = None if f.primary_key else f.get_default()
+            self.template[f.attname] = default
+            if isinstance(default, (dict, list)):
+                self.fresh.append((f.attname, type(default)))
+
+    def build(self, values: dict) -> Lead:
+        lead = Lead.__new__(Lead)
+        lead._state = ModelState()
+        attrs = lead.__dict__
+        attrs.update(self.template)
+        for name, kind in self.fresh:
+            attrs[name] = kind()
+        attrs.update(values)
+        return lead
+
+
+@functools.cache
+def _lead_factory() -> _LeadFactory:
+    return _LeadFactory()
+
+
+@functools.lru_cache(maxsize=4096)
+def canonical_field(key: str) -> str | None:
+    """The Lead field a payload key or CSV header means, or None for a custom field."""
+    return _ALIAS_TO_FIELD.get(_NON_ALNUM.sub("", str(key).lower()))
+
+
+@dataclass
+class RowResult:
+    index: int
+    outcome: str
+    id: int | None = None
+    duplicate_of: int | None = None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data: dict = {"index": self.index, "outcome": self.outcome}
+        if self.id is not None:
+            data["id"] = self.id
+        if self.duplicate_of is not None:
+            data["duplicate_of"] = self.duplicate_of
+        if self.errors:
+            data["errors"] = self.errors
+        return data
+
+
+class QuotaExceeded(Exception):
+    """Some rows were refused because the tenant's lead quota is reached."""
+
+    def __init__(self, *, quota: int, refused: int):
+        self.quota, self.refused = quota, refused
+        super().__init__(
+            f"Lead quota of {quota} leads reached: {refused} row{'s' if refused != 1 else ''} refused."
+        )
+
+
+def _text(value) -> str | None:
+    """A scalar as stripped text; None for a value that is not a scalar."""
+    if value is None or value is True or value is False:
+        return "" if value is None else None
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)
+    return None
+
+
+def _jsonable(value):
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def validate_row(row) -> tuple[dict, dict[str, list[str]]]:
+    """Map a payload row onto Lead fields: returns (fields, errors).
+
+    ``fields`` holds contact fields, ``external_id`` and ``custom_fields`` (every
+    unknown key, with its original name). A row needs an email, a phone, a
+    linkedin_url or a company.
+    """
+    if not isinstance(row, dict):
+        return {}, {"non_field_errors": ["Expected an object with lead fields."]}
+    fields: dict = {}
+    custom: dict = {}
+    errors: dict[str, list[str]] = {}
+    for key, value in row.items():
+        name = canonical_field(key)
+        if name is None:
+            custom[str(key)] = _jsonable(value)
+            continue
+        if name == "custom_fields":
+            if isinstance(value, dict):
+                custom.update(value)
+            elif value not in (None, ""):
+                errors.setdefault(str(key), []).append("Must be an object.")
+            continue
+        text = _text(value)
+        if text is None:
+            errors.setdefault(name, []).append("Must be a string.")
+            continue
+        if not text and fields.get(name):
+            continue  # an empty alias column must not blank a filled one
+        if len(text) > _MAX_LENGTH[name]:
+            errors.setdefault(name, []).append(f"Ensure this field has no more than {_MAX_LENGTH[name]} characters.")
+            continue
+        fields[name] = text
+    email = fields.get("email")
+    if email and "email" not in errors and not is_valid_email(email):
+        errors["email"] = ["Enter a valid email address."]
+    if not errors and not any(fields.get(name) for name in REACH_FIELDS):
+        errors["non_field_errors"] = ["A lead needs an email, a phone, a linkedin_url or a company."]
+    fields["custom_fields"] = custom
+    return fields, errors
+
+
+def lead_quota() -> int:
+    """The current tenant's lead quota (0 = unlimited)."""
+    tenant = getattr(connection, "tenant", None)
+    quota = getattr(tenant, "lead_quota", None)
+    if quota is None:
+        from tenants.models import Tenant
+
+        quota = Tenant.objects.filter(schema_name=connection.schema_name).values_list("lead_quota", flat=True).first()
+    return quota or 0
+
+
+def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, actor: str = "system",
+                 dry_run: bool = False, first_index: int = 0, quota: int | None = None,
+                 refuse: set[int] | None = None, finish_batch: bool = False,
+                 _retry: bool = True) -> list[RowResult]:
+    """Validate and store ``rows`` (dicts as received) for ``source``; one result per row.
+
+    - A valid row becomes a Lead: ``raw`` is the row unchanged, known keys (and their
+      aliases) fill the contact fields, unknown keys go to ``custom_fields``.
+    - ``processing.pipeline.prepare_incoming`` runs on the unsaved leads; a lead it
+      marks ``duplicate`` is reported with the survivor's id. It may point
+      ``duplicate_of`` at another unsaved lead of the same call; leads that carry a
+      ``pk`` are existing leads about to be updated (so it can skip matching itself).
+    - A row whose ``(source, external_id)`` exists updates that lead (non-blank values
+      win, custom fields are merged, status is kept unless it became a duplicate).
+    - New leads beyond the tenant's quota are refused (``invalid`` with a ``quota``
+      error); the caller learns how many from ``quota_refused(results)``.
+    - Writes (leads, audit events, refused rows of ``batch``, ``batch`` counters) are
+      committed when this returns. ``dry_run`` does the same work and rolls it back.
+    - ``first_index`` numbers the results (CSV chunks continue where the last ended);
+      ``refuse`` holds offsets of rows the caller already knows are malformed;
+      ``finish_batch`` marks ``batch`` done with these counts.
+    """
+    source = (source or "api").strip()[:100] or "api"
+    results: list[RowResult] = []
+    accepted: list[tuple[RowResult, Lead]] = []
+    now = timezone.now()
+    factory = _lead_factory()
+    batch_id = batch.pk if batch is not None else None
+    for offset, row in enumerate(rows):
+        result = RowResult(index=first_index + offset, outcome=Outcome.INVALID)
+        results.append(result)
+        if refuse and offset in refuse:
+            result.errors = {"non_field_errors": ["This row has more values than the header has columns."]}
+            continue
+        fields, errors = validate_row(row)
+        if errors:
+            result.errors = errors
+            continue
+        lead = factory.build({"raw": row, "source": source, "batch_id": batch_id, "status": LeadStatus.NEW, **fields})
+        accepted.append((result, lead))
+
+    if accepted:
+        if dry_run:
+            with transaction.atomic():
+                _store(accepted, source=source, actor=actor, now=now, quota=quota)
+                transaction.set_rollback(True)
+            for result, _lead in accepted:
+                if result.outcome != Outcome.UPDATED:
+                    result.id = None  # rolled back: the id was never really given
+        else:
+            try:
+                with transaction.atomic():
+                    _store(accepted, source=source, actor=actor, now=now, quota=quota)
+                    _record_batch(batch, results, rows, first_index, finish=finish_batch)
+            except IntegrityError as exc:
+                # A concurrent request stored the same person between deduplication
+                # and the insert: start again, its row is visible now.
+                if not _retry or "lead_surviving_email_key_uniq" not in str(exc):
+                    raise
+                return ingest_leads(rows=rows, source=source, batch=batch, actor=actor, first_index=first_index,
+                                    quota=quota, refuse=refuse, finish_batch=finish_batch, _retry=False)
+            return results
+    if not dry_run:
+        with transaction.atomic():
+            _record_batch(batch, results, rows, first_index, finish=finish_batch)
+    return results
+
+
+def quota_refused(results: list[RowResult]) -> int:
+    return sum(1 for r in results if "quota" in r.errors)
+
+
+def summarize(results: list[RowResult]) -> dict[str, int]:
+    counts = {Outcome.CREATED: 0, Outcome.UPDATED: 0, Outcome.DUPLICATE: 0, Outcome.INVALID: 0}
+    for result in results:
+        counts[result.outcome] += 1
+    return counts
+
+
+def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, now, quota: int | None) -> None:
+    from processing.pipeline import prepare_incoming
+
+    # Several rows of one call with the same external id: the last one's data is
+    # stored (one row can only be upserted once per statement), and each row is
+    # reported as if sent one after the other (created, then updated).
+    by_key: dict[str, int] = {}
+    for position, (_result, lead) in enumerate(accepted):
+        if lead.external_id:
+            by_key[lead.external_id] = position
+    keep = [pos for pos, (_r, lead) in enumerate(accepted) if not lead.external_id or by_key[lead.external_id] == pos]
+
+    # Serialise concurrent ingestion into one tenant while quota is counted.
+    if quota is None:
+        quota = lead_quota()
+    existing: dict[str, int] = {}
+    if by_key:
+        existing = dict(
+            Lead.objects.filter(source=source, external_id__in=list(by_key)).values_list("external_id", "pk")
+        )
+    if quota:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"lead-quota:{connection.schema_name}"])
+        room = max(quota - Lead.objects.count(), 0)
+        admitted = []
+        for pos in keep:
+            lead = accepted[pos][1]
+            if lead.external_id and lead.external_id in existing:
+                admitted.append(pos)
+            elif room > 0:
+                room -= 1
+                admitted.append(pos)
+            else:
+                message = f"Lead quota of {quota} leads reached; this row was not stored."
+                for result, other in accepted:
+                    if other is lead or (lead.external_id and other.external_id == lead.external_id):
+                        result.outcome = Outcome.INVALID
+                        result.errors = {"quota": [message]}
+        keep = admitted
+    if not keep:
+        return
+
+    leads = [accepted[pos][1] for pos in keep]
+    for lead in leads:
+        lead.pk = existing.get(lead.external_id) if lead.external_id else None
+        lead.created_at = lead.updated_at = lead.status_changed_at = now
+    prepare_incoming(leads)
+
+    returned = _upsert(leads, now=now)
+
+    index_of = {id(lead): i for i, lead in enumerate(leads)}
+    ids = [row[0] for row in returned]
+    # Duplicates of a lead stored by this very call get their link once ids exist.
+    pending_links = []
+    for i, lead in enumerate(leads):
+        survivor = Lead._meta.get_field("duplicate_of").get_cached_value(lead, None)
+        if survivor is not None and survivor.pk is None and id(survivor) in index_of:
+            pending_links.append((ids[i], ids[index_of[id(survivor)]]))
+            lead.duplicate_of_id = ids[index_of[id(survivor)]]
+    if pending_links:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {Lead._meta.db_table} AS l SET duplicate_of_id = v.survivor "
+                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, survivor) WHERE l.id = v.id",
+                [[a for a, _ in pending_links], [b for _, b in pending_links]],
+            )
+
+    outcome_by_key: dict[str, tuple[int, str, int | None]] = {}
+    events = []
+    for lead, (lead_id, inserted, status, duplicate_of_id) in zip(leads, returned):
+        lead.pk = lead_id
+        if status == LeadStatus.DUPLICATE and lead.status == LeadStatus.DUPLICATE:
+            outcome = Outcome.DUPLICATE
+            duplicate_of_id = lead.duplicate_of_id or duplicate_of_id
+        else:
+            outcome = Outcome.CREATED if inserted else Outcome.UPDATED
+        events.append((lead_id, "created" if inserted else "updated", status))
+        if lead.external_id:
+            outcome_by_key[lead.external_id] = (lead_id, outcome, duplicate_of_id if outcome == Outcome.DUPLICATE else None)
+        else:
+            result = accepted[keep[index_of[id(lead)]]][0]
+            result.outcome, result.id = outcome, lead_id
+            result.duplicate_of = duplicate_of_id if outcome == Outcome.DUPLICATE else None
+    seen: set[str] = set()
+    for result, lead in accepted:
+        key = lead.external_id
+        if not key or result.errors or key not in outcome_by_key:
+            continue
+        lead_id, outcome, duplicate_of_id = outcome_by_key[key]
+        if outcome == Outcome.CREATED and key in seen:
+            outcome = Outcome.UPDATED  # the first row with this key created the lead
+        seen.add(key)
+        result.outcome, result.id, result.duplicate_of = outcome, lead_id, duplicate_of_id
+    _audit_ingested(events, actor=actor, now=now)
+
+
+def _dumps(value) -> str:
+    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _json_default(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _upsert(leads: list[Lead], *, now) -> list[tuple]:
+    """One INSERT ... ON CONFLICT for every lead; rows come back in input order as
+    (id, inserted, status, duplicate_of_id).
+
+    The leads travel as one JSON array expanded by jsonb_populate_recordset over a
+    base row of defaults, so each element carries only the values that differ from
+    the defaults (a third of the columns, typically): less to send and to parse.
+    """
+    table = Lead._meta.db_table
+    columns = [f for f in Lead._meta.concrete_fields if not f.primary_key]
+    names = [f.column for f in columns]
+    template = _lead_factory().template
+    base = {f.column: template[f.attname] for f in columns}
+    base.update(created_at=now, updated_at=now, status_changed_at=now)
+    base_items = [(f.attname, f.column, base[f.column]) for f in columns]
+    survivor_field = Lead._meta.get_field("duplicate_of")
+    payload = []
+    for lead in leads:
+        attrs = lead.__dict__
+        values = {column: value for attname, column, default in base_items
+                  if (value := attrs[attname]) is not default and value != default}
+        survivor = survivor_field.get_cached_value(lead, None)
+        if survivor is not None and survivor.pk is None:
+            values.pop("duplicate_of_id", None)  # linked after the insert
+        payload.append(values)
+    col_list = ", ".join(f'"{n}"' for n in names)
+    contact = [*CONTACT_FIELDS, *_DERIVED_TEXT]
+    sets = [f'"{c}" = CASE WHEN EXCLUDED."{c}" <> \'\' THEN EXCLUDED."{c}" ELSE l."{c}" END'
+            for c in contact if c in names]
+    became_duplicate = (
+        f"EXCLUDED.status = '{LeadStatus.DUPLICATE.value}' AND EXCLUDED.duplicate_of_id IS NOT NULL "
+        "AND EXCLUDED.duplicate_of_id <> l.id"
+    )
+    sets += [
+        '"raw" = EXCLUDED."raw"',
+        '"custom_fields" = l."custom_fields" || EXCLUDED."custom_fields"',
+        '"normalized" = l."normalized" || EXCLUDED."normalized"',
+        '"batch_id" = COALESCE(EXCLUDED."batch_id", l."batch_id")',
+        '"updated_at" = EXCLUDED."updated_at"',
+        f'"status" = CASE WHEN {became_duplicate} THEN EXCLUDED.status ELSE l.status END',
+        f'"duplicate_of_id" = CASE WHEN {became_duplicate} THEN EXCLUDED.duplicate_of_id ELSE l.duplicate_of_id END',
+        f'"status_changed_at" = CASE WHEN {became_duplicate} THEN EXCLUDED.status_changed_at ELSE l.status_changed_at END',
+    ]
+    sql = (
+        f'INSERT INTO "{table}" AS l ({col_list}) '
+        f'SELECT {col_list} FROM jsonb_populate_recordset(jsonb_populate_record(NULL::"{table}", %s::jsonb), '
+        "%s::jsonb) WITH ORDINALITY AS r "
+        "ORDER BY r.ordinality "
+        "ON CONFLICT (source, external_id) WHERE external_id <> '' "
+        f"DO UPDATE SET {', '.join(sets)} "
+        "RETURNING id, (xmax = 0) AS inserted, status, duplicate_of_id"
+    )
+    with connection.cursor():  # Django's cursor sets the tenant's search_path first
+        # Server-side binding: the payload (hundreds of KB) travels as a parameter
+        # instead of being quoted into the SQL text and parsed again by the server.
+        with psycopg.Cursor(connection.connection) as cursor:
+            cursor.execute(sql, [_dumps(base), _dumps(payload)])
+            return cursor.fetchall()
+
+
+def _audit_ingested(events: list[tuple[int, str, str]], *, actor: str, now) -> None:
+    if not events:
+        return
+    from leads.models import AuditEvent
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'INSERT INTO "{AuditEvent._meta.db_table}" '
+            "(lead_id, object_type, object_id, action, actor, from_status, to_status, changes, note, created_at) "
+            "SELECT e.id, 'lead', e.id::text, e.action, %s, '', e.status, '{}'::jsonb, %s, %s "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS e(id, action, status)",
+            [actor, "ingested", now, [e[0] for e in events], [e[1] for e in events], [e[2] for e in events]],
+        )
+
+
+def _record_batch(batch: ImportBatch | None, results: list[RowResult], rows: list, first_index: int,
+                  finish: bool = False) -> None:
+    """Refused rows and progress counters of ``batch`` (one insert, one update)."""
+    if batch is None or batch.pk is None:
+        return
+    refused = [r for r in results if r.outcome == Outcome.INVALID]
+    if refused:
+        ImportRowError.objects.bulk_create(
+            [ImportRowError(batch_id=batch.pk, row_number=r.index + 1, raw=_json_safe(rows[r.index - first_index]),
+                            errors=r.errors) for r in refused],
+            batch_size=2000,
+        )
+    counts = summarize(results)
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        total_rows=F("total_rows") + len(results),
+        processed_rows=F("processed_rows") + len(results),
+        created_count=F("created_count") + counts[Outcome.CREATED],
+        updated_count=F("updated_count") + counts[Outcome.UPDATED],
+        duplicate_count=F("duplicate_count") + counts[Outcome.DUPLICATE],
+        invalid_count=F("invalid_count") + counts[Outcome.INVALID],
+        **({"status": ImportBatch.Status.DONE, "finished_at": timezone.now()} if finish else {}),
+    )
+
+
+def _json_safe(row):
+    if isinstance(row, dict):
+        return row
+    return {"value": row}
