@@ -1,1 +1,2 @@
 # One module per topic; import every model here so Django finds it.
+from processing.models.jobs import PipelineJob  # noqa: F401

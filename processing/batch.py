@@ -1,0 +1,197 @@
+"""Background processing services: fan-out, chunk processing, cleanup.
+
+django-q2 tasks (processing/tasks.py) are thin wrappers around these; the
+services assume the caller already runs in the right tenant schema, except
+the tenant helpers at the top which work from the public schema.
+"""
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Coalesce, Now
+from django.utils import timezone
+from django_tenants.utils import get_public_schema_name, schema_context
+
+from leads.models import AuditEvent, Lead, LeadStatus
+from leads.services.audit import audit_transitions
+from processing.claims import AWAITING_STATUSES, claim_batch, release
+from processing.models import PipelineJob
+from processing.pipeline import process_leads
+
+logger = logging.getLogger(__name__)
+
+PROCESS_CHUNK = "processing.tasks.process_chunk"
+
+
+class UnknownTenant(LookupError):
+    """A task named a schema that has no tenant (deleted, or a typo)."""
+
+
+def tenant_state(schema: str) -> bool:
+    """True when ``schema`` is an active tenant, False when it is suspended.
+
+    Raises UnknownTenant for the public schema or a schema without a tenant,
+    so a task never falls back to running in public."""
+    from tenants.models import Tenant
+
+    if schema == get_public_schema_name():
+        raise UnknownTenant("tasks never run in the public schema")
+    with schema_context(get_public_schema_name()):
+        active = Tenant.objects.filter(schema_name=schema).values_list("is_active", flat=True).first()
+    if active is None:
+        raise UnknownTenant(f"no tenant with schema {schema!r}")
+    return active
+
+
+def active_schemas() -> list[str]:
+    """Schema names of the active tenants, public excluded."""
+    from tenants.models import Tenant
+
+    with schema_context(get_public_schema_name()):
+        return list(
+            Tenant.objects.filter(is_active=True).exclude(schema_name=get_public_schema_name())
+            .order_by("schema_name").values_list("schema_name", flat=True)
+        )
+
+
+def worker_label() -> str:
+    """Who holds a lease: host, process id and a per-chunk nonce. The pid lets
+    an operator (or a test) find the process that holds a stale lease."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_seconds() -> int:
+    return settings.CLAIM_LEASE_SECONDS
+
+
+def awaiting_lead_ids(*, limit: int | None = None) -> list[int]:
+    """Ids of leads a batch run should process: awaiting a stage, not leased
+    (or lease expired), and due (no next_attempt_at in the future)."""
+    now = timezone.now()
+    qs = (
+        Lead.objects.filter(status__in=AWAITING_STATUSES)
+        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("id").values_list("id", flat=True)
+    )
+    return list(qs[:limit] if limit else qs)
+
+
+def chunked(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def queue_chunks(*, schema: str, lead_ids: list[int], job_id: int | None = None,
+                 chunk_size: int | None = None, group: str = "") -> int:
+    """Queue one ``process_chunk`` task per ``chunk_size`` leads, after the
+    current transaction commits (a worker must never see uncommitted rows).
+    Returns the number of chunks queued."""
+    from django_q.tasks import async_task
+
+    chunks = chunked(lead_ids, chunk_size or settings.BATCH_SIZE)
+    group = group or f"batch:{schema}"
+
+    def enqueue():
+        for ids in chunks:
+            async_task(PROCESS_CHUNK, schema, ids, job_id=job_id, group=group,
+                       task_name=f"process {len(ids)} leads in {schema}")
+
+    transaction.on_commit(enqueue)
+    return len(chunks)
+
+
+@dataclass
+class ChunkResult:
+    claimed: int
+    done: int
+    failed: int
+    skipped: int
+
+    def as_dict(self) -> dict:
+        return {"claimed": self.claimed, "done": self.done, "failed": self.failed, "skipped": self.skipped}
+
+
+def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None,
+                      actor: str = "pipeline", worker: str | None = None) -> ChunkResult:
+    """Claim the given leads, run the pipeline on those claimed, release them.
+
+    Processing, the release of the lease and the job's counters commit in one
+    transaction: a worker killed half-way leaves no half-processed lead and no
+    counted progress, only a lease that expires after CLAIM_LEASE_SECONDS,
+    after which the next attempt (broker retry or the next batch run) takes
+    the leads again. Leads already leased to someone else, or no longer
+    awaiting processing, are skipped.
+    """
+    ids = list(lead_ids)
+    worker = worker or worker_label()
+    claimed = claim_batch(limit=len(ids), worker=worker, lease_seconds=lease_seconds(), lead_ids=ids)
+    skipped = len(ids) - len(claimed)
+    try:
+        with transaction.atomic():
+            counts = process_leads(claimed, actor=actor) if claimed else {}
+            release(lead_ids=claimed, worker=worker)
+            failed = int(counts.get(LeadStatus.ERROR, 0))
+            result = ChunkResult(claimed=len(claimed), done=len(claimed) - failed, failed=failed, skipped=skipped)
+            if job_id is not None:
+                _job_progress(job_id, result)
+    except Exception as exc:
+        # Give the leads back at once so the next run retries them, and
+        # count the chunk against its job; the task itself still fails.
+        release(lead_ids=claimed, worker=worker)
+        if job_id is not None:
+            _job_progress(job_id, ChunkResult(claimed=len(claimed), done=0, failed=len(claimed), skipped=skipped),
+                          error=f"{type(exc).__name__}: {exc}")
+        raise
+    return result
+
+
+def _job_progress(job_id: int, result: ChunkResult, error: str = "") -> None:
+    """Add one finished chunk to its job (atomic increments: chunks of one job
+    finish concurrently on several workers). The job ends ``done``, or
+    ``failed`` when any chunk raised, once every chunk has reported."""
+    update = dict(
+        done=F("done") + result.done, failed=F("failed") + result.failed, skipped=F("skipped") + result.skipped,
+        chunks_finished=F("chunks_finished") + 1, started_at=Coalesce(F("started_at"), Now()),
+    )
+    if error:
+        update["error"] = error
+    jobs = PipelineJob.objects.filter(pk=job_id)
+    jobs.update(**update)
+    jobs.filter(status=PipelineJob.Status.QUEUED).update(status=PipelineJob.Status.RUNNING)
+    jobs.filter(chunks_finished__gte=F("chunks"), status=PipelineJob.Status.RUNNING).update(
+        status=Case(When(error="", then=Value(PipelineJob.Status.DONE)), default=Value(PipelineJob.Status.FAILED)),
+        finished_at=Now(),
+    )
+
+
+def archive_stale_errors(*, retention_days: int, actor: str = "system:cleanup") -> int:
+    """Archive the leads that have been in ``error`` for longer than
+    ``retention_days`` (by ``status_changed_at``), audit each transition and
+    record the run's count as one ``cleanup`` event. Returns the count."""
+    cutoff = timezone.now() - timedelta(days=retention_days)
+    with transaction.atomic():
+        stale = list(
+            Lead.objects.select_for_update(skip_locked=True)
+            .filter(status=LeadStatus.ERROR, status_changed_at__lt=cutoff).only("id")
+        )
+        ids = [lead.pk for lead in stale]
+        if ids:
+            Lead.objects.filter(pk__in=ids).update(
+                status=LeadStatus.ARCHIVED, status_changed_at=timezone.now(), claimed_by="", claimed_until=None,
+            )
+            audit_transitions(stale, from_status={pk: LeadStatus.ERROR for pk in ids},
+                              to_status=LeadStatus.ARCHIVED, actor=actor, action="archived",
+                              note=f"in error for more than {retention_days} days")
+        AuditEvent.objects.create(
+            object_type="cleanup", action="cleanup", actor=actor,
+            changes={"archived": len(ids), "retention_days": retention_days},
+            note=f"archived {len(ids)} leads in error for more than {retention_days} days",
+        )
+    return len(ids)
