@@ -10,7 +10,7 @@ import socket
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,7 +21,7 @@ from django_tenants.utils import get_public_schema_name, schema_context
 
 from leads.models import AuditEvent, Lead, LeadStatus
 from leads.services.audit import audit_transitions
-from processing.claims import AWAITING_STATUSES, claim_batch, release
+from processing.claims import AWAITING_STATUSES, PROCESSABLE_STATUSES, claim_batch, release
 from processing.models import PipelineJob
 from processing.pipeline import process_leads
 
@@ -89,7 +89,7 @@ def chunked(ids: list[int], size: int) -> list[list[int]]:
 
 
 def queue_chunks(*, schema: str, lead_ids: list[int], job_id: int | None = None,
-                 chunk_size: int | None = None, group: str = "") -> int:
+                 chunk_size: int | None = None, group: str = "", retry_errors: bool = False) -> int:
     """Queue one ``process_chunk`` task per ``chunk_size`` leads, after the
     current transaction commits (a worker must never see uncommitted rows).
     Returns the number of chunks queued."""
@@ -100,7 +100,7 @@ def queue_chunks(*, schema: str, lead_ids: list[int], job_id: int | None = None,
 
     def enqueue():
         for ids in chunks:
-            async_task(PROCESS_CHUNK, schema, ids, job_id=job_id, group=group,
+            async_task(PROCESS_CHUNK, schema, ids, job_id=job_id, retry_errors=retry_errors, group=group,
                        task_name=f"process {len(ids)} leads in {schema}")
 
     transaction.on_commit(enqueue)
@@ -118,8 +118,8 @@ class ChunkResult:
         return {"claimed": self.claimed, "done": self.done, "failed": self.failed, "skipped": self.skipped}
 
 
-def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None,
-                      actor: str = "pipeline", worker: str | None = None) -> ChunkResult:
+def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, actor: str = "pipeline",
+                      worker: str | None = None, retry_errors: bool = False) -> ChunkResult:
     """Claim the given leads, run the pipeline on those claimed, release them.
 
     Processing, the release of the lease and the job's counters commit in one
@@ -127,11 +127,14 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None,
     counted progress, only a lease that expires after CLAIM_LEASE_SECONDS,
     after which the next attempt (broker retry or the next batch run) takes
     the leads again. Leads already leased to someone else, or no longer
-    awaiting processing, are skipped.
+    awaiting processing, are skipped; with ``retry_errors`` leads in
+    ``error`` are taken too.
     """
     ids = list(lead_ids)
     worker = worker or worker_label()
-    claimed = claim_batch(limit=len(ids), worker=worker, lease_seconds=lease_seconds(), lead_ids=ids)
+    statuses = PROCESSABLE_STATUSES if retry_errors else AWAITING_STATUSES
+    claimed = claim_batch(limit=len(ids), worker=worker, lease_seconds=lease_seconds(), lead_ids=ids,
+                          statuses=statuses)
     skipped = len(ids) - len(claimed)
     try:
         with transaction.atomic():
@@ -169,6 +172,85 @@ def _job_progress(job_id: int, result: ChunkResult, error: str = "") -> None:
         status=Case(When(error="", then=Value(PipelineJob.Status.DONE)), default=Value(PipelineJob.Status.FAILED)),
         finished_at=Now(),
     )
+
+
+@dataclass
+class JobFilters:
+    """What a person asked to process (validated by the API)."""
+
+    statuses: list[str]
+    source: str = ""
+    ids: list[int] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    limit: int | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "status": self.statuses, "source": self.source or None, "ids": self.ids,
+            "created_after": self.created_after.isoformat() if self.created_after else None,
+            "created_before": self.created_before.isoformat() if self.created_before else None,
+            "limit": self.limit,
+        }
+
+
+def leads_matching(filters: JobFilters) -> list[int]:
+    """Ids of the leads a job would process: the filters, not leased, due, oldest first."""
+    now = timezone.now()
+    qs = (Lead.objects.filter(status__in=filters.statuses)
+          .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+          .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)))
+    if filters.source:
+        qs = qs.filter(source=filters.source)
+    if filters.ids is not None:
+        qs = qs.filter(pk__in=filters.ids)
+    if filters.created_after:
+        qs = qs.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        qs = qs.filter(created_at__lt=filters.created_before)
+    qs = qs.order_by("id").values_list("id", flat=True)
+    return list(qs[:filters.limit] if filters.limit else qs)
+
+
+def job_start(*, schema: str, filters: JobFilters, actor: str) -> PipelineJob:
+    """Create a PipelineJob for the leads matching ``filters`` and queue its
+    chunks (after commit). A job with nothing to do is created finished."""
+    with transaction.atomic():
+        ids = leads_matching(filters)
+        chunks = chunked(ids, settings.BATCH_SIZE)
+        now = timezone.now()
+        job = PipelineJob.objects.create(
+            filters=filters.as_json(), actor=actor, queued=len(ids), chunks=len(chunks),
+            status=PipelineJob.Status.QUEUED if ids else PipelineJob.Status.DONE,
+            finished_at=None if ids else now,
+        )
+        if ids:
+            retry_errors = LeadStatus.ERROR in filters.statuses
+            queue_chunks(schema=schema, lead_ids=ids, job_id=job.pk, group=f"job:{schema}:{job.pk}",
+                         retry_errors=retry_errors)
+    return job
+
+
+class NothingToProcess(Exception):
+    """The lead is in a status the pipeline does not take (reviewed, archived...)."""
+
+
+class LeadBusy(Exception):
+    """Another worker holds the lead's lease right now."""
+
+
+def process_one_now(*, lead_id: int, actor: str) -> Lead:
+    """Process one lead synchronously (awaiting, or in error: a retry) and
+    return it reloaded. Raises Lead.DoesNotExist, NothingToProcess or LeadBusy."""
+    lead = Lead.objects.get(pk=lead_id)
+    if lead.status not in PROCESSABLE_STATUSES:
+        raise NothingToProcess(f"lead is {lead.status}; nothing to process")
+    # A person asked for it now: a future next_attempt_at does not hold it back.
+    Lead.objects.filter(pk=lead_id, next_attempt_at__gt=timezone.now()).update(next_attempt_at=None)
+    result = process_chunk_now(lead_ids=[lead_id], actor=actor, retry_errors=True)
+    if not result.claimed:
+        raise LeadBusy("lead is being processed by a worker; try again shortly")
+    return Lead.objects.get(pk=lead_id)
 
 
 def archive_stale_errors(*, retention_days: int, actor: str = "system:cleanup") -> int:

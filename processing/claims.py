@@ -22,6 +22,8 @@ from leads.models import Lead, LeadStatus
 AWAITING_STATUSES: tuple[str, ...] = (
     LeadStatus.NEW, LeadStatus.NORMALIZED, LeadStatus.ENRICHED, LeadStatus.VERIFIED,
 )
+# What a person may ask to (re)process: awaiting leads, and leads in error (a retry).
+PROCESSABLE_STATUSES: tuple[str, ...] = AWAITING_STATUSES + (LeadStatus.ERROR,)
 
 
 def claim_batch(*, limit: int, worker: str, lease_seconds: int,

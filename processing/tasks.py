@@ -24,13 +24,13 @@ def run_batch_processing() -> dict[str, int]:
     return queued
 
 
-def process_chunk(schema: str, lead_ids: list[int], job_id: int | None = None) -> dict:
+def process_chunk(schema: str, lead_ids: list[int], job_id: int | None = None, retry_errors: bool = False) -> dict:
     """Process one chunk of one tenant's leads (see batch.process_chunk_now)."""
     if not batch.tenant_state(schema):
         logger.info("tenant %s is suspended; chunk of %d leads skipped", schema, len(lead_ids))
         return {"skipped": "tenant inactive"}
     with schema_context(schema):
-        return batch.process_chunk_now(lead_ids=lead_ids, job_id=job_id).as_dict()
+        return batch.process_chunk_now(lead_ids=lead_ids, job_id=job_id, retry_errors=retry_errors).as_dict()
 
 
 def cleanup() -> dict[str, int]:
