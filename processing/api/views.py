@@ -73,3 +73,14 @@ class ProcessOneView(APIView):
         except (batch.NothingToProcess, batch.LeadBusy) as exc:
             return Response({"detail": str(exc), "errors": {}}, status=http.HTTP_409_CONFLICT)
         return Response(ProcessedLeadSerializer(lead).data)
+
+
+class StatusView(APIView):
+    """GET: database, cache, broker, cluster, schedules and this tenant's lead counts."""
+
+    permission_classes = [IsViewer]
+
+    def get(self, request):
+        from processing.status import system_status
+
+        return Response(system_status())

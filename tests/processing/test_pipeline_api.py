@@ -159,7 +159,7 @@ def test_tenant_a_jobs_leads_and_sessions_are_refused_on_b(reviewer_a, tenant_b)
         assert not Lead.objects.filter(pk=lead_id).exists()
     # A's session cookie means nothing on B's host.
     stolen = Client(HTTP_HOST="b.localhost")
-    stolen.cookies = reviewer_a.cookies
+    stolen.cookies["sessionid"] = reviewer_a.cookies["sessionid"].value
     assert stolen.get(f"/api/v1/pipeline/jobs/{job.pk}").status_code in (401, 403)
     assert stolen.post(f"/api/v1/pipeline/process/{lead_id}").status_code in (401, 403)
     # B's own reviewer does not see A's job or lead either.

@@ -12,5 +12,7 @@ class Command(BaseCommand):
             outcome = setup_schedules()
         except ScheduleConfigError as exc:
             raise CommandError(str(exc))
+        if opts["verbosity"] == 0:
+            return
         for name, what in outcome.items():
             self.stdout.write(f"{name}: {what}")
