@@ -3,9 +3,11 @@ from django.contrib import admin
 from django.urls import path
 
 from leadhub import views
+from processing.metrics import metrics_view
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("", views.public_home, name="public-home"),
 ]
