@@ -98,3 +98,22 @@ def test_metrics_are_not_served_on_tenant_hosts_even_to_tenant_admins(tenant_a, 
         client.force_login(make_user("admin"))
     assert client.get("/metrics").status_code == 404
     assert client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {token}").status_code == 404
+
+
+def test_every_metric_the_grafana_dashboard_queries_is_exposed(public_client, token, monkeypatch):
+    import json
+    import re
+    from pathlib import Path
+
+    # Provider figures appear only where the providers module reports them.
+    monkeypatch.setattr("processing.status.provider_health", lambda: {"clearbit": {"calls": 3, "errors": 1}})
+    text = scrape(HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
+    suffixes = {"counter": [""], "summary": ["_count", "_sum"], "gauge": [""]}  # counters are typed with _total
+    exposed = {name + suffix for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)
+               for suffix in suffixes[kind]}
+    # In-flight tasks exist only for the ORM broker (Redis has no receipts).
+    exposed.add("leadhub_queue_in_flight")
+    dashboard = json.loads((Path(__file__).resolve().parents[2] / "docker/grafana/dashboards/leadhub-processing.json").read_text())
+    queried = {name for panel in dashboard["panels"] for t in panel["targets"]
+               for name in re.findall(r"leadhub_[a-z_]+", t["expr"])}
+    assert queried and queried <= exposed, queried - exposed
