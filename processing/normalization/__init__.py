@@ -22,7 +22,7 @@ from .companies import clean_company, company_key
 from .countries import country_code, country_name
 from .emails import normalize_email
 from .names import normalize_name
-from .phones import SUPPORTED_REGIONS, normalize_phone
+from .phones import SUPPORTED_REGIONS, PhoneResult, normalize_phone
 from .text import squash
 from .titles import classify_title
 from .web import clean_website, linkedin_key, registrable_domain
@@ -43,8 +43,9 @@ NORMALIZED_KEYS = (
     "version", "email_valid", "email_error", "email_suggestion", "email_unicode", "is_role",
     "is_free", "is_disposable", "name_prefix", "name_suffix", "middle_name", "nickname",
     "phone_valid", "phone_type", "phone_error", "phone_region", "phone_extension", "website",
-    "country_name", "country_source",
+    "country_name", "country_source", "name_parsed",
 )
+_NAME_EXTRAS = ("name_prefix", "name_suffix", "middle_name", "nickname")
 
 _ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 
@@ -62,9 +63,16 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     lead.email = email.email
     lead.email_key = email.key
 
-    name = normalize_name(lead.first_name or "", lead.last_name or "", lead.full_name or "")
+    given = [lead.first_name or "", lead.last_name or "", lead.full_name or ""]
+    name = normalize_name(*given)
     lead.first_name, lead.last_name, lead.full_name = name.first[:150], name.last[:150], name.full[:300]
     lead.name_key = name.key
+    name_extras = dict(zip(_NAME_EXTRAS, (name.prefix, name.suffix, name.middle, name.nickname)))
+    if previous.get("name_parsed") == given:
+        # A re-run reads the previous output, where "Dr." or "Jr." were already taken
+        # out: keep what the first run found, as long as nobody has edited the name.
+        for extra in _NAME_EXTRAS:
+            name_extras[extra] = name_extras[extra] or previous.get(extra, "")
 
     for field in _ADDRESS_FIELDS:
         setattr(lead, field, squash(getattr(lead, field) or ""))
@@ -76,7 +84,17 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     if not own_code and lead.country_code and previous.get("country_source") != "phone":
         own_code = lead.country_code.upper() if lead.country_code.upper() in SUPPORTED_REGIONS else ""
         country_source = "country_code" if own_code else ""
-    phone = normalize_phone(lead.phone or "", own_code or default_region or "US")
+    if lead.phone and lead.phone == lead.phone_key and previous.get("version") == RULES_VERSION:
+        # Already E.164 from an earlier run: the number reads the same in any region, so
+        # the stored flags still hold and re-processing skips the costliest rule.
+        phone = PhoneResult(lead.phone, lead.phone_key, previous.get("phone_valid", False),
+                            previous.get("phone_type", ""), previous.get("phone_region", ""),
+                            previous.get("phone_extension", ""), previous.get("phone_error", ""))
+    else:
+        phone = normalize_phone(lead.phone or "", own_code or default_region or "US")
+    extension = phone.extension
+    if not extension and phone.key and phone.key == lead.phone_key:
+        extension = previous.get("phone_extension", "")  # E.164 has no room for it: keep the first run's
     lead.phone = phone.phone[:64]
     lead.phone_key = phone.key
     if not own_code and phone.region:
@@ -104,18 +122,16 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
         "is_role": email.is_role,
         "is_free": email.is_free,
         "is_disposable": email.is_disposable,
-        "name_prefix": name.prefix,
-        "name_suffix": name.suffix,
-        "middle_name": name.middle,
-        "nickname": name.nickname,
+        **name_extras,
         "phone_valid": phone.valid,
         "phone_type": phone.type,
         "phone_error": phone.error,
         "phone_region": phone.region,
-        "phone_extension": phone.extension,
+        "phone_extension": extension,
         "website": website.url,
         "country_name": country_name(own_code),
         "country_source": country_source,
+        "name_parsed": [lead.first_name, lead.last_name, lead.full_name],
     }
 
 

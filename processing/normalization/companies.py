@@ -48,7 +48,7 @@ def clean_company(value: str | None) -> str:
     return squash(value).strip(" ,;")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def company_key(name: str) -> str:
     """Match key of a company name: legal suffixes removed (cleanco), case and accents
     folded, "&" -> "and", punctuation folded to spaces, a leading "the" dropped:

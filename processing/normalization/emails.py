@@ -41,8 +41,9 @@ POPULAR_DOMAINS = (
     "aol.com", "live.com", "msn.com", "comcast.net", "protonmail.com", "ymail.com",
     "yahoo.co.uk", "hotmail.co.uk", "hotmail.fr", "yahoo.fr", "gmx.de", "gmx.net", "web.de",
     "mail.ru", "yandex.ru", "orange.fr", "btinternet.com", "verizon.net", "sbcglobal.net",
-    "bellsouth.net", "rocketmail.com", "me.com",
+    "bellsouth.net", "rocketmail.com", "me.com", "mail.com", "email.com", "gmx.com", "zoho.com",
 )
+_POPULAR = frozenset(POPULAR_DOMAINS)
 # Only long enough names are matched fuzzily: "bol.com" is a shop, not a typo of aol.com.
 _FUZZY_TARGETS = tuple(d for d in POPULAR_DOMAINS if len(d.split(".", 1)[0]) >= 5)
 _TLD_TYPOS = {
@@ -50,6 +51,7 @@ _TLD_TYPOS = {
     "comm": "com", "coom": "com", "c0m": "com", "cim": "com", "clm": "com",
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
+_SEPARATORS = str.maketrans("", "", "-_.")
 _MAILTO = re.compile(r"^mailto:", re.I)
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
@@ -91,7 +93,8 @@ def clean_email_text(value: str | None) -> str:
         value = value[value.rfind("<") + 1:value.rfind(">")]
     value = _MAILTO.sub("", value)
     # Whitespace is never part of an (unquoted) address; stray separators around it neither.
-    value = "".join(value.split()).strip(",;:.'\"()[]")
+    # A trailing "." is the end of a sentence; a leading one is part of the (bad) address.
+    value = "".join(value.split()).lstrip(",;:'\"()[]").rstrip(",;:.'\"()[]")
     return value.lower()
 
 
@@ -111,12 +114,14 @@ def domain_info(domain: str) -> DomainInfo:
 
 
 def _suggest_domain(domain: str) -> str:
-    if domain in FREE_MAIL_DOMAINS or domain in DISPOSABLE_DOMAINS:
+    # Typo domains (gmial.com) are often registered by squatters and sit on the free or
+    # disposable lists, so being listed doesn't make a domain the intended one.
+    if domain in _POPULAR:
         return ""
     if "." not in domain:
-        return f"{domain}.com" if f"{domain}.com" in POPULAR_DOMAINS else ""
+        return f"{domain}.com" if f"{domain}.com" in _POPULAR else ""
     best = process.extractOne(domain, _FUZZY_TARGETS, scorer=OSA.distance, score_cutoff=2)
-    if best and (best[1] == 1 or len(domain) >= 9):
+    if best and (best[1] == 1 or (len(domain) >= 9 and domain not in FREE_MAIL_DOMAINS)):
         return best[0]
     name, _, tld = domain.rpartition(".")
     if tld in _TLD_TYPOS:
@@ -166,7 +171,8 @@ def normalize_email(value: str | None) -> EmailResult:
             except EmailNotValidError as exc:
                 error = str(exc)
     base_local = local.split("+", 1)[0]
-    is_role = "".join(ch for ch in base_local if ch.isalnum()) in ROLE_LOCAL_PARTS
+    is_role = base_local in ROLE_LOCAL_PARTS or (
+        len(base_local) < 20 and base_local.translate(_SEPARATORS) in ROLE_LOCAL_PARTS)
     suggestion = f"{local}@{info.suggestion}" if info.suggestion else ""
     company_domain = info.registrable if not (info.is_free or info.is_disposable or error) else ""
     return EmailResult(address, match_key(local, info.ascii), not error, error, is_role, info.is_free,

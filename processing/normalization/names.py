@@ -17,6 +17,9 @@ HONORIFICS = {
     "frau": "Frau", "mme": "Mme", "mlle": "Mlle", "sra": "Sra.", "srta": "Srta.", "dra": "Dra.",
     "ing": "Ing.", "dipl-ing": "Dipl.-Ing.", "capt": "Capt.", "col": "Col.", "gen": "Gen.",
 }
+# Affixes that are also real names ("Gen Tanaka", "Li Ma", "Hon Lam"): they count only
+# when written with a dot ("Ing. Hans Huber", "Jane Doe, M.A.").
+DOTTED_ONLY = frozenset({"ing", "gen", "col", "capt", "hon", "ma", "ba", "pe"})
 # Generational and professional suffixes after a name.
 SUFFIXES = {
     "jr": "Jr.", "sr": "Sr.", "ii": "II", "iii": "III", "iv": "IV", "phd": "PhD", "md": "MD",
@@ -70,15 +73,23 @@ def _dotless(token: str) -> str:
     return token.lower().strip(".,").replace(".", "")
 
 
+def _affix(token: str, table: dict[str, str]) -> str:
+    """The display form when ``token`` is one of ``table``'s affixes, else ""."""
+    key = _dotless(token)
+    if key not in table or (key in DOTTED_ONLY and "." not in token):
+        return ""
+    return table[key]
+
+
 def _take_affixes(tokens: list[str], prefixes: list[str], suffixes: list[str]) -> list[str]:
     """Move leading honorifics and trailing suffixes out of ``tokens``."""
     start, end = 0, len(tokens)
-    while start < end - 1 and _dotless(tokens[start]) in HONORIFICS:
-        prefixes.append(HONORIFICS[_dotless(tokens[start])])
+    while start < end - 1 and _affix(tokens[start], HONORIFICS):
+        prefixes.append(_affix(tokens[start], HONORIFICS))
         start += 1
     tail = []
-    while end > start + 1 and _dotless(tokens[end - 1]) in SUFFIXES:
-        tail.append(SUFFIXES[_dotless(tokens[end - 1])])
+    while end > start + 1 and _affix(tokens[end - 1], SUFFIXES):
+        tail.append(_affix(tokens[end - 1], SUFFIXES))
         end -= 1
     suffixes.extend(reversed(tail))
     return tokens[start:end]
@@ -93,7 +104,7 @@ def _needs_case(token: str, whole_text_bad: bool) -> bool:
     return token == lower or (token == upper and (whole_text_bad or len(token) > 2))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _cap_word(word: str) -> str:
     lower = word.lower()
     if lower in MAC_NAMES:
@@ -167,7 +178,7 @@ def _tokens(text: str) -> list[str]:
     return [t.strip(",;") for t in text.split(" ") if t.strip(_STRIP)]
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=32768)
 def normalize_name(first: str, last: str, full: str) -> PersonName:
     """Clean a person's name given as any of first/last/full.
 
@@ -194,37 +205,39 @@ def normalize_name(first: str, last: str, full: str) -> PersonName:
 
     full, first = pull_nickname(full), pull_nickname(first)
 
+    # Casing is decided on the text as typed, before splitting: "AJ" in "AJ Smith" stays
+    # "AJ", though alone it would look like ALL CAPS. Derived parts are not re-cased.
     middle = ""
     if full:
-        # "Smith, John", "Smith Jr., John", "John Smith, PhD, MBA"
+        # "Smith, John", "Smith Jr., Dr. John", "John Smith, PhD, MBA"
         segments = [squash(s) for s in full.split(",") if s.strip(_STRIP)]
-        while len(segments) > 1 and all(_dotless(t) in SUFFIXES for t in segments[-1].split(" ")):
-            suffixes[:0] = [SUFFIXES[_dotless(t)] for t in segments.pop().split(" ")]
-        if len(segments) == 2:  # "Smith, John", "Smith Jr., Dr. John"
+        while len(segments) > 1 and all(_affix(t, SUFFIXES) for t in segments[-1].split(" ")):
+            suffixes[:0] = [_affix(t, SUFFIXES) for t in segments.pop().split(" ")]
+        if len(segments) == 2:
             surname = _take_affixes(_tokens(segments[0]), [], suffixes)
             given = _take_affixes(_tokens(segments[1]), prefixes, [])
-            tokens = given + surname
+            surname = proper_case(" ".join(surname), particles_from=0).split(" ") if surname else []
+            given = proper_case(" ".join(given), particles_from=_NEVER).split(" ") if given else []
+            full = " ".join(given + surname)
             split = (given[0] if given else "", " ".join(given[1:]), " ".join(surname))
         else:
             tokens = _take_affixes(_tokens(" ".join(segments)), prefixes, suffixes)
-            split = _split_full(tokens, bool(prefixes))
-        full = " ".join(tokens)
+            full = proper_case(" ".join(tokens), particles_from=1)
+            split = _split_full(full.split(" ") if full else [], bool(prefixes))
         if not first:
-            first = split[0]
-            middle = split[1]
+            first, middle = split[0], split[1]
+        else:
+            first = proper_case(" ".join(_take_affixes(_tokens(first), prefixes, [])), particles_from=_NEVER)
         if not last:
             last = split[2]
-    if first:
-        first = " ".join(_take_affixes(_tokens(first), prefixes, []))
-    if last:
-        last = " ".join(_take_affixes(_tokens(last), [], suffixes))
-
-    first = proper_case(first, particles_from=_NEVER)
-    middle = proper_case(middle, particles_from=_NEVER)
-    last = proper_case(last, particles_from=0)
+        else:
+            last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
+    else:
+        first = proper_case(" ".join(_take_affixes(_tokens(first), prefixes, [])), particles_from=_NEVER)
+        last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
+        # Joined after casing, so "JOHN" + "smith" reads "John Smith".
+        full = " ".join(p for p in (first, last) if p)
     nickname = proper_case(nickname, particles_from=_NEVER)
-    # Joined after casing, so "JOHN" + "smith" reads "John Smith".
-    full = proper_case(full, particles_from=1) if full else " ".join(p for p in (first, last) if p)
     key = letters_key(last or first or full)[:100]
     return PersonName(first, last, full, " ".join(dict.fromkeys(prefixes)),
                       " ".join(dict.fromkeys(suffixes)), middle, nickname, key)

@@ -7,6 +7,10 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
 from phonenumbers.phonenumberutil import _number_type_helper
 
+# Keep every compiled metadata pattern: with numbers from many regions the re module's
+# own 512-entry cache churns, and re-compiling was a tenth of the parsing time.
+phonenumbers.enable_pattern_cache()
+
 SUPPORTED_REGIONS = phonenumbers.SUPPORTED_REGIONS
 
 _TYPE_NAMES = {
@@ -54,7 +58,7 @@ class PhoneResult:
 EMPTY = PhoneResult("", "", False, "", "", "", "")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def normalize_phone(value: str, region: str) -> PhoneResult:
     """Read ``value`` as a phone number dialled from ``region`` (ISO alpha-2).
 
@@ -74,25 +78,36 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
         number = _retry_international(text)
         if number is None:
             return PhoneResult(value, "", False, "", "", "", _PARSE_ERRORS.get(exc.error_type, "not a phone number"))
-    possible = phonenumbers.is_possible_number_with_reason(number)
-    if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
-        retried = _retry_international(text)
-        if retried is None:
-            return PhoneResult(value, "", False, "", "", "", _LENGTH_ERRORS.get(possible, "wrong length"))
-        number = retried
-    # This is phonenumbers.number_type() unrolled so the region lookup (the costly part
-    # for +1 numbers) runs once for both type and region. The type is UNKNOWN exactly when
-    # is_valid_number() is False: both match the same region's patterns.
-    number_region = phonenumbers.region_code_for_number(number)
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, number_region)
-    kind = (_number_type_helper(phonenumbers.national_significant_number(number), metadata)
-            if metadata is not None else PhoneNumberType.UNKNOWN)
+    kind, number_region = _type_and_region(number)
+    if kind == PhoneNumberType.UNKNOWN:  # not valid: is it at least of a possible length?
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+            retried = _retry_international(text)
+            if retried is None:
+                return PhoneResult(value, "", False, "", "", "", _LENGTH_ERRORS.get(possible, "wrong length"))
+            number = retried
+            kind, number_region = _type_and_region(number)
     valid = kind != PhoneNumberType.UNKNOWN
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    if not valid or number_region in (None, "001", "ZZ"):
-        number_region = ""
     return PhoneResult(e164, e164, valid, _TYPE_NAMES.get(kind, "unknown"), number_region,
                        number.extension or "", "" if valid else "not a valid number in its numbering plan")
+
+
+def _type_and_region(number) -> tuple[int, str]:
+    """(PhoneNumberType, region) of a parsed number; region "" unless the number is valid.
+
+    This is phonenumbers.number_type() unrolled so the region lookup (the costly part
+    for +1 numbers) runs once for both. The type is UNKNOWN exactly when
+    is_valid_number() is False: both match the same region's patterns.
+    """
+    region = phonenumbers.region_code_for_number(number)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        return PhoneNumberType.UNKNOWN, ""
+    kind = _number_type_helper(phonenumbers.national_significant_number(number), metadata)
+    if kind == PhoneNumberType.UNKNOWN or region in (None, "001", "ZZ"):
+        region = ""
+    return kind, region
 
 
 def _retry_international(text: str):

@@ -21,7 +21,7 @@ def squash(value: str | None) -> str:
     return _SPACES.sub(" ", value).strip()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def fold(value: str) -> str:
     """Case- and accent-folded text: "Müller" -> "muller", "Søren" -> "soren".
 
@@ -33,7 +33,7 @@ def fold(value: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=32768)
 def letters_key(value: str) -> str:
     """Folded letters and digits only: "van der Berg" -> "vanderberg", "O'Brien" -> "obrien"."""
     return "".join(ch for ch in fold(value) if ch.isalnum())

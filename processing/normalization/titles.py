@@ -82,6 +82,7 @@ def _compile(rules):
 _SENIORITY = _compile(_SENIORITY_RULES)
 _DEPARTMENT = _compile(_DEPARTMENT_RULES)
 _PUNCT = re.compile(r"[^\w]+")
+_NO_TITLE = frozenset({"n a", "na", "none", "null", "unknown", "tbd", "not provided", "other", "x"})
 
 
 def _words(title: str) -> str:
@@ -100,7 +101,7 @@ def classify_title(title: str) -> tuple[str, str]:
     "engineering"), "Geschäftsführer" -> ("c_level", "executive").
     """
     words = _words(title)
-    if not words:
+    if not words or words in _NO_TITLE:
         return "", ""
     seniority = next((name for name, rx in _SENIORITY if rx.search(words)), "individual")
     department = next((name for name, rx in _DEPARTMENT if rx.search(words)), "other")

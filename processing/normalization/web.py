@@ -1,6 +1,7 @@
 """Domains, websites and LinkedIn profile URLs."""
 import re
 from functools import lru_cache
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 import idna
@@ -18,7 +19,7 @@ _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "none", "null", "nil", "n
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def registrable_domain(host: str) -> str:
     """The domain a company registered, in ASCII (punycode) form, or "" when the host
     has no public suffix: "www.shop.bbc.co.uk" -> "bbc.co.uk", "münchen.de" -> "xn--mnchen-3ya.de"."""
@@ -32,7 +33,7 @@ def registrable_domain(host: str) -> str:
     return to_ascii_domain(registered)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def to_ascii_domain(domain: str) -> str:
     """IDNA (UTS #46) ASCII form of a domain; unchanged when it is ASCII or not encodable."""
     if domain.isascii():
@@ -43,19 +44,12 @@ def to_ascii_domain(domain: str) -> str:
         return domain.lower()
 
 
-class Website(tuple):
-    """(url, domain): the cleaned URL ("" for placeholders) and its registrable domain."""
-
-    __slots__ = ()
-
-    def __new__(cls, url: str, domain: str):
-        return super().__new__(cls, (url, domain))
-
-    url = property(lambda self: self[0])
-    domain = property(lambda self: self[1])
+class Website(NamedTuple):
+    url: str     # cleaned URL, "" for placeholders such as "n/a"
+    domain: str  # registrable domain, "" when the host has no public suffix
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def clean_website(value: str) -> Website:
     """Clean a website value: "  HTTP://WWW.Acme.COM/about/?utm_source=x " ->
     ("http://www.acme.com/about", "acme.com").
@@ -94,7 +88,7 @@ _LINKEDIN = re.compile(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def linkedin_key(value: str) -> tuple[str, str]:
     """(canonical URL, match key) of a LinkedIn profile URL.
 
