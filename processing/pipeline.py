@@ -8,31 +8,285 @@ derived fields and status (``normalized``, or ``duplicate`` with ``duplicate_of`
 
 ``process_leads(lead_ids, actor=...)`` runs the remaining stages on saved leads
 (whatever status they are in) and returns counts by resulting status.
-"""
-from collections import Counter
-from collections.abc import Iterable
 
+Stages, in life-cycle order (ARCHITECTURE.md):
+
+    new --normalize--> normalized --dedupe--> (duplicate | normalized)
+        --enrich--> enriched --verify--> verified --score--> pending_review
+
+A lead starts at the stage its status calls for; a lead in ``error`` starts over
+at the stage that failed (``error_stage``). Leads past ``verified`` (in review,
+decided, exported, duplicates, archived) are left alone, so running again changes
+nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
+that raises for one lead sends that lead to ``error`` and the others go on.
+"""
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.utils import timezone
 
-from leads.models import Lead, LeadStatus
-from leads.services.audit import audit_transitions
+from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
+from processing import enrichment, verification
+from processing.bulk import bulk_insert_values, bulk_update_values
+from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
+from processing.scoring import score_leads
+
+NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE = "normalize", "dedupe", "enrich", "verify", "score"
+STAGES = (NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE)
+# The stage a lead in each status goes to next.
+NEXT_STAGE = {
+    LeadStatus.NEW: NORMALIZE,
+    LeadStatus.NORMALIZED: DEDUPE,
+    LeadStatus.ENRICHED: VERIFY,
+    LeadStatus.VERIFIED: SCORE,
+}
+# The status a lead has after passing each stage.
+STATUS_AFTER = {
+    NORMALIZE: LeadStatus.NORMALIZED,
+    DEDUPE: LeadStatus.NORMALIZED,
+    ENRICH: LeadStatus.ENRICHED,
+    VERIFY: LeadStatus.VERIFIED,
+    SCORE: LeadStatus.PENDING_REVIEW,
+}
+PROCESSABLE_STATUSES = [*NEXT_STAGE, LeadStatus.ERROR]
+
+# Seconds spent per stage in this process (for benchmarks and operators' logs).
+STAGE_SECONDS: Counter = Counter()
+
+
+@contextlib.contextmanager
+def _timed(stage: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS[stage] += time.perf_counter() - started
+
+# Everything a stage may change; written once per chunk.
+WRITTEN_FIELDS = [
+    *SURVIVORSHIP_FIELDS, "normalized", "status", "status_changed_at", "possible_duplicate_of", "merge_history",
+    "score", "score_breakdown", "enrichment", "enriched_at", "verification", "verification_status", "verified_at",
+    "error_stage", "error_message", "attempts", "next_attempt_at", "updated_at",
+]
+ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
+
+
+def write_events(events: list[AuditEvent], *, now) -> None:
+    """Insert audit events in one statement (see processing.bulk)."""
+    for event in events:
+        event.created_at = event.created_at or now
+    bulk_insert_values(AuditEvent, events)
+
+
+def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
+    # Imported here: normalization is its own module with its own release pace,
+    # and the pipeline must import even while it is being rebuilt.
+    from processing.normalization import normalize_leads
+
+    normalize_leads(list(leads), default_region=default_region)
 
 
 def prepare_incoming(leads: list[Lead]) -> None:
-    """Inline stage at ingestion (normalization and exact-key deduplication)."""
+    """Inline stage at ingestion: normalization and exact-key deduplication of
+    *unsaved* leads, against the database and within the list. Sets the derived
+    fields and ``status`` (``normalized``, or ``duplicate`` with ``duplicate_of``;
+    an in-list survivor is an unsaved object of the list, so insert non-duplicates
+    first). Takes advisory locks on the keys: call it inside the transaction that
+    inserts the leads, so two concurrent ingestions never leave two survivors."""
+    tenant_settings = TenantSettings.current()
+    with _timed(NORMALIZE):
+        _normalize(leads, default_region=tenant_settings.default_region)
+    for lead in leads:
+        lead.status = LeadStatus.NORMALIZED
+    with _timed("exact_dedupe"):
+        dedupe_incoming(leads, settings=tenant_settings)
 
 
 def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[str, int]:
-    """Move the given leads through the stages up to ``pending_review``."""
-    ids = list(lead_ids)
-    with transaction.atomic():
-        leads = list(Lead.objects.select_for_update().filter(pk__in=ids, status__in=[LeadStatus.NEW, LeadStatus.NORMALIZED]))
-        before = {lead.pk: lead.status for lead in leads}
-        now = timezone.now()
+    """Move the given leads through the stages up to ``pending_review``, in chunks
+    of ``settings.BATCH_SIZE`` (one transaction each). Returns counts by resulting
+    status of the leads it processed (leads it had nothing to do for are not
+    counted)."""
+    ids = sorted(set(lead_ids))
+    tenant_settings = TenantSettings.current()
+    counts: Counter = Counter()
+    size = django_settings.BATCH_SIZE
+    for start in range(0, len(ids), size):
+        counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
+    return dict(counts)
+
+
+class _Run:
+    """One chunk's bookkeeping: where each lead is, which transitions happened."""
+
+    def __init__(self, leads: list[Lead], actor: str):
+        self.now = timezone.now()
+        self.actor = actor
+        self.before = {lead.pk: lead.status for lead in leads}
+        self.stage: dict[int, str] = {}
+        self.failed: dict[int, Lead] = {}
+        self.deferred: dict[int, Lead] = {}
+        self.events: list[AuditEvent] = []
         for lead in leads:
-            lead.status = LeadStatus.PENDING_REVIEW
-            lead.status_changed_at = now
-        Lead.objects.bulk_update(leads, ["status", "status_changed_at"])
-        audit_transitions(leads, from_status=before, to_status=LeadStatus.PENDING_REVIEW, actor=actor)
-    return dict(Counter(lead.status for lead in leads))
+            if lead.status == LeadStatus.ERROR:
+                self.stage[lead.pk] = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
+            else:
+                self.stage[lead.pk] = NEXT_STAGE[lead.status]
+
+    def at(self, leads: Iterable[Lead], stage: str) -> list[Lead]:
+        return [l for l in leads if self.stage.get(l.pk) == stage]
+
+    def transition(self, lead: Lead, to_status: str, *, stage: str, note: str = "") -> None:
+        if lead.status != to_status:
+            self.events.append(AuditEvent(
+                lead_id=lead.pk, object_type="lead", object_id=str(lead.pk), action="status_changed", actor=self.actor,
+                from_status=lead.status, to_status=to_status, note=note or f"stage {stage}"))
+            lead.status = to_status
+            lead.status_changed_at = self.now
+
+    def passed(self, leads: Iterable[Lead], stage: str) -> None:
+        following = STAGES[STAGES.index(stage) + 1] if stage != SCORE else None
+        for lead in leads:
+            self.transition(lead, STATUS_AFTER[stage], stage=stage)
+            if lead.error_stage:
+                lead.error_stage, lead.error_message = "", ""
+            lead.next_attempt_at = None
+            self.stage[lead.pk] = following
+
+    def fail(self, lead: Lead, stage: str, message: str) -> None:
+        self.transition(lead, LeadStatus.ERROR, stage=stage, note=message[:500])
+        lead.error_stage, lead.error_message = stage, message
+        lead.attempts = (lead.attempts or 0) + 1
+        self.failed[lead.pk] = lead
+        self.stage.pop(lead.pk, None)
+
+    def defer(self, lead: Lead) -> None:
+        self.deferred[lead.pk] = lead
+        self.stage.pop(lead.pk, None)
+
+
+def _isolated(fn: Callable[[list[Lead]], object], leads: list[Lead]) -> tuple[list[Lead], list[tuple[Lead, str]]]:
+    """Run ``fn`` over the leads; when it raises, run it lead by lead to find the
+    ones that fail (each attempt in a savepoint so a database error stays local)."""
+    try:
+        with transaction.atomic():
+            fn(leads)
+        return leads, []
+    except Exception as exc:
+        if len(leads) == 1:
+            return [], [(leads[0], f"{type(exc).__name__}: {exc}"[:2000])]
+    ok, failed = [], []
+    for lead in leads:
+        try:
+            with transaction.atomic():
+                fn([lead])
+            ok.append(lead)
+        except Exception as exc:  # the lead's own failure, recorded on it
+            failed.append((lead, f"{type(exc).__name__}: {exc}"[:2000]))
+    return ok, failed
+
+
+def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
+    todo = run.at(leads, stage)
+    if not todo:
+        return
+    results = []
+    ok, failed = _isolated(lambda group: results.append(fn(group)), todo)
+    for lead, message in failed:
+        run.fail(lead, stage, message)
+    passed, deferred, stage_failed = [], [], []
+    for result in results:
+        passed += result.passed
+        deferred += result.deferred
+        stage_failed += result.failed
+    for lead, message in stage_failed:
+        run.fail(lead, stage, str(message))
+    for lead in deferred:
+        run.defer(lead)
+    run.passed([l for l in passed if l.pk not in run.failed and l.pk not in run.deferred], stage)
+
+
+def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
+    with transaction.atomic():
+        with _timed("load"):
+            leads = list(Lead.objects.filter(pk__in=ids, status__in=PROCESSABLE_STATUSES).order_by("pk"))
+        if not leads:
+            return Counter()
+        run = _Run(leads, actor)
+
+        todo = run.at(leads, NORMALIZE)
+        if todo:
+            with _timed(NORMALIZE):
+                ok, failed = _isolated(
+                    lambda group: _normalize(group, default_region=tenant_settings.default_region), todo)
+            for lead, message in failed:
+                run.fail(lead, NORMALIZE, message)
+            run.passed(ok, NORMALIZE)
+
+        todo = run.at(leads, DEDUPE)
+        if todo:
+            merged_away: list[Lead] = []
+
+            def dedupe(group):
+                gone, events = dedupe_leads(group, settings=tenant_settings, actor=actor)
+                merged_away.extend(gone)
+                run.events.extend(events)
+
+            with _timed(DEDUPE):
+                ok, failed = _isolated(dedupe, todo)
+            for lead, message in failed:
+                run.fail(lead, DEDUPE, message)
+            gone_ids = {l.pk for l in merged_away}
+            for lead in merged_away:
+                run.stage.pop(lead.pk, None)
+            run.passed([l for l in ok if l.pk not in gone_ids], DEDUPE)
+
+        with _timed(ENRICH):
+            _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
+        with _timed(VERIFY):
+            _provider_stage(run, leads, VERIFY, lambda group: verification.verify_leads(group, settings=tenant_settings))
+
+        todo = run.at(leads, SCORE)
+        if todo:
+            with _timed(SCORE):
+                ok, failed = _isolated(lambda group: score_leads(group, settings=tenant_settings), todo)
+            for lead, message in failed:
+                run.fail(lead, SCORE, message)
+            run.passed(ok, SCORE)
+
+        with _timed("write"):
+            for lead in leads:
+                lead.updated_at = run.now
+            failed_ids = set(run.failed)
+            # Leads merged away first: the unique email index allows one survivor.
+            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
+            bulk_update_values(Lead, rest, WRITTEN_FIELDS)
+            # A failed lead keeps what it had: only its error is written.
+            bulk_update_values(Lead, list(run.failed.values()), ERROR_FIELDS)
+            write_events(run.events, now=run.now)
+    return Counter(lead.status for lead in leads)
+
+
+def rescore_leads(lead_ids: Sequence[int], *, tenant_settings: TenantSettings | None = None) -> int:
+    """Score the given leads again with the current weights and rules (after the
+    tenant changed them), whatever their status; writes only score and
+    breakdown, set-based per chunk. Returns how many scores changed."""
+    tenant_settings = tenant_settings or TenantSettings.current()
+    changed = 0
+    size = django_settings.BATCH_SIZE
+    ids = sorted(set(lead_ids))
+    for start in range(0, len(ids), size):
+        with transaction.atomic():
+            leads = list(Lead.objects.filter(pk__in=ids[start:start + size]).order_by("pk"))
+            before = {l.pk: (l.score, l.score_breakdown) for l in leads}
+            score_leads(leads, settings=tenant_settings)
+            dirty = [l for l in leads if before[l.pk] != (l.score, l.score_breakdown)]
+            bulk_update_values(Lead, dirty, ["score", "score_breakdown"])
+            changed += len(dirty)
+    return changed

@@ -1,10 +1,15 @@
-"""Fixtures for background processing: committed data and a broker drained in-process.
+"""Fixtures for the processing tests.
+
+Pipeline: ``keyed_lead`` makes leads whose normalized key columns are set directly.
+
+Background processing: committed data and a broker drained in-process.
 
 Most tests here run inside the usual rolled-back test transaction. Tests that
 need rows other connections (threads, a real cluster) can see use ``live``:
 it gives autocommit database access and wipes what the test wrote in the two
 session tenants and in django-q2's tables afterwards.
 """
+import itertools
 import pydoc
 
 import pytest
@@ -12,7 +17,7 @@ import pytest_django.fixtures
 from django.db import connection
 from django_tenants.utils import schema_context
 
-from leads.models import AuditEvent, Lead, LeadStatus
+from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 
 SCHEMAS = ("tenant_a", "tenant_b")
 
@@ -99,3 +104,32 @@ def run_queued_tasks(limit: int = 10_000) -> list[tuple[str, tuple, object]]:
             ran.append((task["func"], tuple(task["args"]), func(*task["args"], **task["kwargs"])))
             broker.acknowledge(ack_id)
     return ran
+
+
+_seq = itertools.count(1)
+
+
+def keyed_lead(*, save: bool = True, **fields) -> Lead:
+    """A normalized lead with match keys derived the simple way (tests set what
+    matters to them; normalization has its own tests)."""
+    first = fields.setdefault("first_name", "")
+    last = fields.setdefault("last_name", "")
+    fields.setdefault("status", LeadStatus.NORMALIZED)
+    fields.setdefault("source", "test")
+    email = fields.get("email", "")
+    fields.setdefault("email_key", email.lower())
+    fields.setdefault("name_key", last.lower())
+    company = fields.get("company", "")
+    fields.setdefault("company_key", company.lower().replace(" inc", "").replace(",", "").strip())
+    fields.setdefault("phone_key", fields.get("phone", ""))
+    fields.setdefault("normalized", {"email_valid": bool(email), "is_free": email.endswith("@gmail.com"),
+                                     "is_role": False, "is_disposable": False, "phone_valid": bool(fields.get("phone"))})
+    lead = Lead(**fields)
+    if save:
+        lead.save()
+    return lead
+
+
+@pytest.fixture
+def tenant_settings(in_tenant_a):
+    return TenantSettings.current()

@@ -1,0 +1,591 @@
+"""Deduplication: exact keys, fuzzy matching, merge with survivorship, un-merge.
+
+Rules (README, Pipeline):
+
+* Exact keys: canonical email (``email_key``), LinkedIn profile (``linkedin_key``),
+  ``(source, external_id)``, and the E.164 phone (``phone_key``) when the names do
+  not contradict it (a switchboard number is shared by colleagues). The database
+  is the truth; the partial unique index ``lead_surviving_email_key_uniq`` backs it.
+* Fuzzy: candidates come from blocking keys (``name_key``, ``company_key``,
+  ``domain``, ``phone_key``) in one query per chunk; each pair is scored from name
+  similarity (Jaro-Winkler, nicknames) and evidence (company, domain, phone,
+  address, email). Company-only leads match on company plus address, phone or
+  domain. ``score >= fuzzy_match_threshold`` merges; the band down to
+  ``fuzzy_review_threshold`` only sets ``possible_duplicate_of``.
+* The survivor of a group is the lowest id among leads already in the database
+  outside the chunk, else the lowest id in the chunk; for unsaved leads at
+  ingestion, a saved lead wins, else the first of the list.
+* Concurrency: every writer takes transaction-scoped advisory locks on the keys it
+  looks up (``lock_keys``) before reading candidates, so two workers with leads
+  sharing a key run one after the other and never leave two survivors.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+from nicknames import NickNamer
+from rapidfuzz import fuzz
+from rapidfuzz.distance import JaroWinkler
+
+from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
+from leads.models.lead import CONTACT_FIELDS, SURVIVING_STATUSES
+
+# Fields the survivor may take over from a duplicate when its own are empty:
+# the contact fields plus what normalization derived from them.
+SURVIVORSHIP_FIELDS = CONTACT_FIELDS + (
+    "email_key", "phone_key", "linkedin_key", "company_key", "domain", "name_key",
+    "seniority", "department", "country_code",
+)
+# Statuses whose leads can be the survivor found by a look-up.
+MATCHABLE_STATUSES = [s for s in SURVIVING_STATUSES if s != LeadStatus.ERROR]
+# Advisory locks are bucketed so a chunk never takes more than this many
+# (PostgreSQL's shared lock table is small); collisions only serialize more.
+LOCK_BUCKETS = 1024
+# A blocking key shared by more leads than this (a huge company, "smith") is
+# not used alone to find candidates: it would compare everything with everything.
+MAX_BLOCK = 300
+
+_nicknamer = NickNamer()
+
+
+class UnmergeError(Exception):
+    """The lead cannot be restored (not a duplicate, or restoring would clash)."""
+
+
+# --------------------------------------------------------------------------- locks
+
+def _bucket(schema: str, key: str) -> int:
+    digest = hashlib.blake2b(f"{schema}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True) % LOCK_BUCKETS + 7_000_000_000
+
+
+def lock_keys(keys: Iterable[str]) -> None:
+    """Take transaction-scoped advisory locks on match keys (``"email:a@b.c"``), in
+    ascending order so concurrent writers cannot deadlock. Must run inside the
+    transaction that writes the outcome (a no-op lock is useless in autocommit)."""
+    schema = getattr(connection, "schema_name", "public")
+    buckets = sorted({_bucket(schema, k) for k in keys})
+    if not buckets:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [buckets])
+
+
+def lead_lock_keys(lead: Lead, *, fuzzy: bool = False) -> list[str]:
+    keys = [f"email:{lead.email_key}" if lead.email_key else "", f"linkedin:{lead.linkedin_key}" if lead.linkedin_key else "",
+            f"phone:{lead.phone_key}" if lead.phone_key else ""]
+    if lead.external_id:
+        keys.append(f"ext:{lead.source}:{lead.external_id}")
+    if fuzzy:
+        keys += [f"name:{lead.name_key}" if lead.name_key else "", f"company:{lead.company_key}" if lead.company_key else "",
+                 f"domain:{lead.domain}" if lead.domain else ""]
+    return [k for k in keys if k]
+
+
+# ---------------------------------------------------------------------- similarity
+
+def _fold(value: str) -> str:
+    return " ".join(value.lower().replace(".", " ").replace("-", " ").split())
+
+
+@lru_cache(maxsize=50_000)
+def first_name_similarity(a: str, b: str) -> float:
+    """1.0 for the same name or a nickname of it (Bob = Robert), 0.9 for an initial
+    or two nicknames of one name, else Jaro-Winkler."""
+    a, b = _fold(a), _fold(b)
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    a1, b1 = a.split()[0], b.split()[0]
+    if a1 == b1:
+        return 1.0
+    if b1 in _nicknamer.nicknames_of(a1) or a1 in _nicknamer.nicknames_of(b1):
+        return 1.0
+    if len(a1) == 1 or len(b1) == 1:
+        return 0.9 if a1[0] == b1[0] else 0.0
+    if _nicknamer.canonicals_of(a1) & (_nicknamer.canonicals_of(b1) | {b1}) or a1 in _nicknamer.canonicals_of(b1):
+        return 0.9
+    return JaroWinkler.similarity(a1, b1)
+
+
+@lru_cache(maxsize=50_000)
+def last_name_similarity(a: str, b: str) -> float:
+    a, b = _fold(a), _fold(b)
+    if not a or not b:
+        return 0.0
+    if a == b:
+        return 1.0
+    return max(JaroWinkler.similarity(a, b), fuzz.token_sort_ratio(a, b) / 100)
+
+
+def _company_similarity(a: Lead, b: Lead) -> float | None:
+    """1.0 same company key, a fuzzy ratio for near spellings, None if unknown."""
+    if not a.company_key or not b.company_key:
+        return None
+    if a.company_key == b.company_key:
+        return 1.0
+    return fuzz.token_set_ratio(a.company_key, b.company_key) / 100
+
+
+_STREET_WORDS = {"street": "st", "avenue": "ave", "road": "rd", "boulevard": "blvd", "suite": "ste",
+                 "drive": "dr", "lane": "ln", "floor": "fl", "strasse": "str", "straße": "str"}
+
+
+@lru_cache(maxsize=50_000)
+def _street(value: str) -> str:
+    return " ".join(_STREET_WORDS.get(w, w) for w in _fold(value.replace(",", " ")).split())
+
+
+def _same_address(a: Lead, b: Lead) -> bool:
+    if a.postal_code and b.postal_code and a.street and b.street:
+        return (a.postal_code.replace(" ", "").lower() == b.postal_code.replace(" ", "").lower()
+                and fuzz.token_set_ratio(_street(a.street), _street(b.street)) >= 90)
+    return False
+
+
+def _is_person(lead: Lead) -> bool:
+    return bool(lead.first_name or lead.last_name)
+
+
+def _flags(lead: Lead) -> dict:
+    return lead.normalized or {}
+
+
+def match_score(a: Lead, b: Lead) -> tuple[float, str]:
+    """How likely two leads are the same record, 0..1, and a short reason."""
+    if a.email_key and a.email_key == b.email_key:
+        return 1.0, "same email"
+    if a.linkedin_key and a.linkedin_key == b.linkedin_key:
+        return 1.0, "same LinkedIn profile"
+    if a.external_id and a.source == b.source and a.external_id == b.external_id:
+        return 1.0, "same source id"
+    same_phone = bool(a.phone_key and a.phone_key == b.phone_key)
+    company = _company_similarity(a, b)
+    same_company = company is not None and company >= 0.9
+    same_domain = bool(a.domain and a.domain == b.domain)
+    same_address = _same_address(a, b)
+
+    if not _is_person(a) or not _is_person(b):
+        if _is_person(a) != _is_person(b):
+            return 0.0, "a person and a company"
+        if not same_company:
+            return 0.0, "different companies"
+        evidence = same_phone or same_address or same_domain
+        return (0.95, "same company and contact point") if evidence else (0.85, "same company name only")
+
+    last = last_name_similarity(a.last_name, b.last_name) if (a.last_name and b.last_name) else 0.0
+    first = first_name_similarity(a.first_name, b.first_name) if (a.first_name and b.first_name) else 0.0
+    if first < 0.85 or last < 0.85:
+        # Colleagues at one company differ by name: never the same person.
+        return 0.0, "different names"
+    score = 0.5 * first + 0.5 * last
+
+    # Different mailboxes at one company domain: two people, not one.
+    if a.email_key and b.email_key and a.email_key != b.email_key:
+        a_domain, b_domain = a.email_key.rsplit("@", 1)[-1], b.email_key.rsplit("@", 1)[-1]
+        if a_domain == b_domain and not _flags(a).get("is_free") and not _flags(a).get("is_role"):
+            return score * 0.85, "different addresses at one company"
+    conflict_company = company is not None and company < 0.9 and not same_domain
+    conflict_phone = bool(a.phone_key and b.phone_key and not same_phone)
+    if conflict_company and not same_phone:
+        # Namesakes at different companies.
+        return score * 0.6, "same name at different companies"
+    evidence = sum((same_phone, same_company or same_domain, same_address))
+    if evidence:
+        bonus = 0.02 * (evidence - 1)
+        return min(1.0, score + bonus) if not conflict_phone else score * 0.95, "same name with matching contact details"
+    return score * 0.9, "same name, nothing else to compare"
+
+
+# -------------------------------------------------------------------- union-find
+
+class _Groups:
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, x):
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+# ------------------------------------------------------------ exact, at ingestion
+
+def _exact_candidates(leads: Sequence[Lead]) -> list[Lead]:
+    emails = {l.email_key for l in leads if l.email_key}
+    linkedins = {l.linkedin_key for l in leads if l.linkedin_key}
+    phones = {l.phone_key for l in leads if l.phone_key}
+    externals = {(l.source, l.external_id) for l in leads if l.external_id}
+    q = Q()
+    if emails:
+        q |= Q(email_key__in=emails)
+    if linkedins:
+        q |= Q(linkedin_key__in=linkedins)
+    if phones:
+        q |= Q(phone_key__in=phones)
+    for source, ext in externals:
+        q |= Q(source=source, external_id=ext)
+    if not q:
+        return []
+    exclude = [l.pk for l in leads if l.pk]
+    return list(Lead.objects.filter(q, status__in=MATCHABLE_STATUSES).exclude(pk__in=exclude).order_by("pk"))
+
+
+def _exact_match(a: Lead, b: Lead, review_threshold: float) -> bool:
+    if a.email_key and a.email_key == b.email_key:
+        return True
+    if a.linkedin_key and a.linkedin_key == b.linkedin_key:
+        return True
+    if a.external_id and (a.source, a.external_id) == (b.source, b.external_id):
+        return True
+    if a.phone_key and a.phone_key == b.phone_key:
+        # A shared number is one record only when the names agree (or one side has none).
+        if not _is_person(a) or not _is_person(b):
+            return _is_person(a) == _is_person(b) and (_company_similarity(a, b) or 0) >= 0.9
+        score, _ = match_score(a, b)
+        return score >= review_threshold
+    return False
+
+
+def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None) -> list[Lead]:
+    """Exact-key deduplication of *unsaved*, normalized leads against the database
+    and within the list. A duplicate gets status ``duplicate`` and ``duplicate_of``
+    the survivor: a saved lead (lowest id), else the first lead of the list with the
+    key -- that one is unsaved, so insert leads whose status is not ``duplicate``
+    first (Django then fills ``duplicate_of_id``). Takes advisory locks on the keys:
+    call it inside the transaction that inserts the leads. Returns the duplicates."""
+    settings = settings or TenantSettings.current()
+    lock_keys(k for lead in leads for k in lead_lock_keys(lead))
+    existing = _exact_candidates(leads)
+    index: dict[str, list] = defaultdict(list)
+    for lead in existing:
+        for key in lead_lock_keys(lead):
+            index[key].append(lead)
+    groups = _Groups()
+    # In-list nodes are ("n", position); saved leads are ("a", id) and sort first.
+    by_key: dict[str, int] = {}
+    nodes: dict = {}
+    for pos, lead in enumerate(leads):
+        node = ("n", pos)
+        nodes[node] = lead
+        groups.find(node)
+        for key in lead_lock_keys(lead):
+            for other in index.get(key, ()):
+                if _exact_match(lead, other, settings.fuzzy_review_threshold):
+                    nodes[("a", other.pk)] = other
+                    groups.union(("a", other.pk), node)
+            if key in by_key and _exact_match(lead, leads[by_key[key]], settings.fuzzy_review_threshold):
+                groups.union(("n", by_key[key]), node)
+            by_key.setdefault(key, pos)
+    duplicates = []
+    for pos, lead in enumerate(leads):
+        root = groups.find(("n", pos))
+        if root == ("n", pos):
+            continue
+        lead.status = LeadStatus.DUPLICATE
+        lead.duplicate_of = nodes[root]
+        duplicates.append(lead)
+    return duplicates
+
+
+# --------------------------------------------------------- fuzzy, in the pipeline
+
+@dataclass
+class DedupeOutcome:
+    merged: list[tuple[Lead, Lead]]       # (duplicate, survivor)
+    flagged: list[tuple[Lead, Lead]]      # (lead, possible duplicate of)
+
+
+_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS, "normalized")
+
+
+def _candidates(leads: Sequence[Lead]) -> list[Lead]:
+    """Saved, matchable leads sharing a blocking key with any of ``leads``: one
+    query, one array parameter per key (an IN list of thousands of parameters
+    costs more to build than to run)."""
+    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "email_key": set(), "linkedin_key": set()}
+    for lead in leads:
+        for field in keys:
+            value = getattr(lead, field)
+            if value:
+                keys[field].add(value)
+    # A last name alone is a weak, huge block ("smith"): look it up only for leads
+    # with nothing better to block on (no company, domain or phone).
+    keys["name_key"] = {l.name_key for l in leads if l.name_key and not (l.company_key or l.domain or l.phone_key)}
+    wanted = [(field, sorted(values)) for field, values in keys.items() if values]
+    if not wanted:
+        return []
+    where = " OR ".join(f'"{field}" = ANY(%s)' for field, _ in wanted)
+    columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
+    sql = (f'SELECT {columns} FROM "{Lead._meta.db_table}" WHERE ({where}) AND status = ANY(%s) '
+           f"AND NOT (id = ANY(%s)) ORDER BY id")
+    params = [values for _, values in wanted] + [list(MATCHABLE_STATUSES), [l.pk for l in leads if l.pk]]
+    return list(Lead.objects.raw(sql, params))
+
+
+def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
+    blocks: dict[str, list[Lead]] = defaultdict(list)
+    for lead in leads:
+        if lead.email_key:
+            blocks[f"e:{lead.email_key}"].append(lead)
+        if lead.linkedin_key:
+            blocks[f"l:{lead.linkedin_key}"].append(lead)
+        if lead.phone_key:
+            blocks[f"p:{lead.phone_key}"].append(lead)
+        if lead.name_key:
+            blocks[f"n:{lead.name_key}"].append(lead)
+        if lead.company_key:
+            blocks[f"c:{lead.company_key}"].append(lead)
+        if lead.domain:
+            blocks[f"d:{lead.domain}"].append(lead)
+    return blocks
+
+
+def _split(block: list[Lead]) -> list[list[Lead]]:
+    """Oversized blocks (a big company's colleagues) are compared within
+    sub-blocks of the first letters of the last name."""
+    if len(block) <= MAX_BLOCK:
+        return [block]
+    subs: dict[str, list[Lead]] = defaultdict(list)
+    for lead in block:
+        subs[_fold(lead.last_name)[:3] or _fold(lead.company)[:3]].append(lead)
+    return [sub for sub in subs.values() if 1 < len(sub) <= MAX_BLOCK * 3]
+
+
+def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at, *, by_name=False) -> None:
+    inside = [l for l in block if l.pk in chunk_ids]
+    for a in inside:
+        for b in block:
+            if b is a:
+                continue
+            pair = (a.pk, b.pk) if a.pk < b.pk else (b.pk, a.pk)
+            if pair in seen:
+                continue
+            if by_name and (a.company_key or a.domain) and (b.company_key or b.domain):
+                # Both have a company: the company and domain blocks compare them
+                # if it is the same one; otherwise they are namesakes.
+                continue
+            seen.add(pair)
+            score, _ = match_score(a, b)
+            if score >= match_at:
+                groups.union(pair[0], pair[1])
+            elif score >= review_at:
+                # The newer lead points at the older one; a lead outside the chunk is never flagged.
+                lead_id, other = (pair[1], pair[0]) if pair[1] in chunk_ids else (pair[0], pair[1])
+                current = best_review.get(lead_id)
+                if current is None or (-score, other) < (-current[0], current[1]):
+                    best_review[lead_id] = (score, other)
+
+
+def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> DedupeOutcome:
+    """Decide, for saved and normalized leads, which are duplicates (of a lead in
+    the database or of one another) and which only look like one. Reads one
+    candidate query; writes nothing. Call ``lock_keys`` first when other writers
+    may run at the same time (``dedupe_leads`` does)."""
+    chunk_ids = {lead.pk for lead in leads}
+    outside = _candidates(leads)
+    everyone = {lead.pk: lead for lead in outside}
+    everyone.update({lead.pk: lead for lead in leads})
+    match_at, review_at = settings.fuzzy_match_threshold, settings.fuzzy_review_threshold
+
+    groups = _Groups()
+    best_review: dict[int, tuple[float, int]] = {}
+    seen: set[tuple[int, int]] = set()
+    for key, block in _blocks(everyone.values()).items():
+        if len(block) < 2 or not any(l.pk in chunk_ids for l in block):
+            continue
+        for sub in _split(block):
+            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key.startswith("n:"))
+
+    members: dict[int, list[int]] = defaultdict(list)
+    for lead_id in list(groups.parent):
+        members[groups.find(lead_id)].append(lead_id)
+    merged: list[tuple[Lead, Lead]] = []
+    merged_ids: set[int] = set()
+    for ids in members.values():
+        if len(ids) < 2:
+            continue
+        saved = sorted(i for i in ids if i not in chunk_ids)
+        survivor_id = saved[0] if saved else min(ids)
+        for lead_id in sorted(ids):
+            if lead_id in chunk_ids and lead_id != survivor_id:
+                merged.append((everyone[lead_id], everyone[survivor_id]))
+                merged_ids.add(lead_id)
+    flagged = []
+    for lead_id, (_, other_id) in sorted(best_review.items()):
+        if lead_id in merged_ids:
+            continue
+        other = everyone[other_id]
+        while other.pk in merged_ids:  # point at the survivor, not a lead merged just now
+            other = next(s for d, s in merged if d.pk == other.pk)
+        if other.pk != lead_id:
+            flagged.append((everyone[lead_id], other))
+    return DedupeOutcome(merged=merged, flagged=flagged)
+
+
+# ------------------------------------------------------------------ merge/unmerge
+
+def _snapshot(lead: Lead) -> dict:
+    """Every column of the lead as JSON-safe text, microseconds included."""
+    return {f.attname: f.value_to_string(lead) if getattr(lead, f.attname) is not None else None
+            for f in Lead._meta.concrete_fields if not f.primary_key}
+
+
+def _restore(snapshot: dict) -> dict:
+    fields = {f.attname: f for f in Lead._meta.concrete_fields if not f.primary_key}
+    return {name: (fields[name].to_python(value) if value is not None else None)
+            for name, value in snapshot.items() if name in fields}
+
+
+def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
+    filled, conflicts = {}, {}
+    for field in SURVIVORSHIP_FIELDS:
+        mine, theirs = getattr(survivor, field), getattr(duplicate, field)
+        if not theirs:
+            continue
+        if not mine:
+            filled[field] = theirs
+            setattr(survivor, field, theirs)
+        elif mine != theirs and field in CONTACT_FIELDS:
+            conflicts[field] = {"survivor": mine, "duplicate": theirs}
+    entry = {
+        "action": "merged", "at": now.isoformat(), "actor": actor, "duplicate_id": duplicate.pk,
+        "filled": filled, "conflicts": conflicts, "snapshot": _snapshot(duplicate),
+    }
+    survivor.merge_history = [*(survivor.merge_history or []), entry]
+    return entry
+
+
+def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool = True) -> list[AuditEvent]:
+    """Merge each (duplicate, survivor) pair: the survivor keeps its values, fills
+    empty fields from the duplicate and records every conflicting value and a
+    snapshot of the duplicate in ``merge_history``; the duplicate gets status
+    ``duplicate`` and ``duplicate_of``. With ``write`` (default) saves both sides
+    set-based (duplicates first: the unique email index only allows one surviving
+    lead per email) and writes the audit events; otherwise returns the events
+    for the caller to write with its own chunk."""
+    from processing.bulk import bulk_insert_values, bulk_update_values
+
+    now = timezone.now()
+    events = []
+    survivors: dict[int, Lead] = {}
+    for duplicate, survivor in pairs:
+        survivor = survivors.setdefault(survivor.pk, survivor)
+        entry = _plan_merge(duplicate, survivor, actor=actor, now=now)
+        events.append(AuditEvent(lead_id=duplicate.pk, object_type="lead", object_id=str(duplicate.pk), action="merged",
+                                 actor=actor, from_status=duplicate.status, to_status=LeadStatus.DUPLICATE,
+                                 changes={"duplicate_of": [None, survivor.pk]}))
+        events.append(AuditEvent(lead_id=survivor.pk, object_type="lead", object_id=str(survivor.pk), action="merge_survivor",
+                                 actor=actor, changes={f: ["", v] for f, v in entry["filled"].items()},
+                                 note=f"merged lead {duplicate.pk}"))
+        duplicate.status = LeadStatus.DUPLICATE
+        duplicate.duplicate_of = survivor
+        duplicate.status_changed_at = now
+    if write:
+        with transaction.atomic():
+            dups = [d for d, _ in pairs]
+            bulk_update_values(Lead, dups, ["status", "duplicate_of", "status_changed_at"])
+            bulk_update_values(Lead, list(survivors.values()), [*SURVIVORSHIP_FIELDS, "merge_history"])
+            for event in events:
+                event.created_at = now
+            bulk_insert_values(AuditEvent, events)
+    return events
+
+
+def merge_into(*, duplicate: Lead, survivor: Lead, actor: str) -> Lead:
+    """Merge one lead into another (see ``merge_leads``); returns the survivor."""
+    if duplicate.pk == survivor.pk:
+        raise ValueError("a lead cannot be merged into itself")
+    with transaction.atomic():
+        lock_keys(lead_lock_keys(duplicate) + lead_lock_keys(survivor))
+        merge_leads([(duplicate, survivor)], actor=actor)
+    return survivor
+
+
+@transaction.atomic
+def unmerge(*, lead: Lead, actor: str) -> Lead:
+    """Restore a merged duplicate exactly as it was before the merge (from the
+    snapshot in the survivor's history) and give back to the survivor the fields
+    it had filled from it, unless they were edited since. A duplicate found at
+    ingestion (nothing was merged into the survivor) becomes ``normalized``.
+    Raises UnmergeError."""
+    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+    if lead.status != LeadStatus.DUPLICATE or lead.duplicate_of_id is None:
+        raise UnmergeError(f"lead {lead.pk} is not a duplicate")
+    survivor = Lead.objects.select_for_update().get(pk=lead.duplicate_of_id)
+    history = list(survivor.merge_history or [])
+    position = next((i for i in range(len(history) - 1, -1, -1)
+                     if history[i].get("duplicate_id") == lead.pk and history[i].get("action") == "merged"), None)
+    now = timezone.now()
+    if position is None:
+        restored_fields = {"status": LeadStatus.NORMALIZED, "duplicate_of": None, "status_changed_at": now}
+    else:
+        entry = history[position]
+        given_back = {}
+        for field, value in entry["filled"].items():
+            if getattr(survivor, field) == value:
+                given_back[field] = ""
+                setattr(survivor, field, "")
+        history[position] = {**{k: v for k, v in entry.items() if k != "snapshot"}, "action": "unmerged",
+                             "unmerged_at": now.isoformat(), "unmerged_by": actor}
+        Lead.objects.filter(pk=survivor.pk).update(merge_history=history, **given_back)
+        restored_fields = _restore(entry["snapshot"])
+    if restored_fields.get("email_key") and Lead.objects.filter(
+            email_key=restored_fields["email_key"], status__in=SURVIVING_STATUSES).exclude(pk=lead.pk).exists():
+        raise UnmergeError(f"lead {lead.pk} has the same email as a surviving lead; it cannot stand alone")
+    Lead.objects.filter(pk=lead.pk).update(**restored_fields)
+    AuditEvent.objects.create(lead_id=lead.pk, object_type="lead", object_id=str(lead.pk), action="unmerged", actor=actor,
+                              from_status=LeadStatus.DUPLICATE, to_status=restored_fields["status"],
+                              changes={"duplicate_of": [survivor.pk, None]})
+    lead.refresh_from_db()
+    return lead
+
+
+def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str) -> tuple[list[Lead], list[AuditEvent]]:
+    """The pipeline's dedupe stage over saved, normalized leads, inside the
+    caller's transaction: locks the leads' keys, merges the duplicates (writing
+    them and their survivors now, so the next chunk sees them) and sets
+    ``possible_duplicate_of`` in memory on leads in the uncertain band. Returns the
+    leads that were merged away and the audit events to write."""
+    lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
+    # Another worker may have merged some of these while we waited for the locks.
+    current = {pk: (status, history) for pk, status, history in
+               Lead.objects.filter(pk__in=[l.pk for l in leads]).values_list("pk", "status", "merge_history")}
+    live = [l for l in leads if current.get(l.pk, ("",))[0] != LeadStatus.DUPLICATE]
+    gone = [l for l in leads if current.get(l.pk, ("",))[0] == LeadStatus.DUPLICATE]
+    for lead in live:
+        if lead.pk in current and current[lead.pk][1] != (lead.merge_history or []):
+            # Another worker merged a lead into this one: take its filled fields.
+            lead.refresh_from_db(fields=["merge_history", *[f for f in SURVIVORSHIP_FIELDS if not getattr(lead, f)]])
+    for lead in gone:
+        lead.status = LeadStatus.DUPLICATE
+    outcome = find_duplicates(live, settings=settings)
+    for lead, other in outcome.flagged:
+        lead.possible_duplicate_of = other
+    events = merge_leads(outcome.merged, actor=actor, write=False) if outcome.merged else []
+    if outcome.merged:
+        from processing.bulk import bulk_update_values
+
+        chunk_ids = {l.pk for l in leads}
+        dups = [d for d, _ in outcome.merged]
+        bulk_update_values(Lead, dups, ["status", "duplicate_of", "status_changed_at"])
+        survivors = {s.pk: s for _, s in outcome.merged}
+        # Survivors in the chunk are written with the chunk; the others now.
+        bulk_update_values(Lead, [s for pk, s in survivors.items() if pk not in chunk_ids],
+                           [*SURVIVORSHIP_FIELDS, "merge_history"])
+    return [d for d, _ in outcome.merged] + gone, events
