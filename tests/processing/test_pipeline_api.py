@@ -112,7 +112,7 @@ def test_process_one_lead_now_returns_it_processed(reviewer_a):
     body = response.json()
     assert (body["id"], body["status"]) == (lead_id, LeadStatus.PENDING_REVIEW)
     with schema_context("tenant_a"):
-        event = AuditEvent.objects.get(lead_id=lead_id)
+        event = AuditEvent.objects.get(lead_id=lead_id, to_status=LeadStatus.PENDING_REVIEW)
         assert event.actor.startswith("user:reviewer")
         assert Lead.objects.get(pk=lead_id).claimed_by == ""
 

@@ -31,6 +31,7 @@ from tests.tenants.test_provisioning import _test_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 LEADS = int(os.environ.get("CRASH_TEST_LEADS", "5000"))
+DUPLICATES = LEADS // 50  # per tenant: repeats of earlier leads' emails, for the merge stage
 TIMEOUT, LEASE, RETRY = 10, 12, 15
 
 
@@ -116,7 +117,9 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(live, broker):
     ids = {}
     for schema in SCHEMAS:
         with schema_context(schema):
-            ids[schema] = set(bulk_leads(half, prefix=schema))
+            # The last leads repeat the first ones' emails: the pipeline merges them.
+            ids[schema] = set(bulk_leads(half - DUPLICATES, prefix=schema))
+            ids[schema] |= set(bulk_leads(DUPLICATES, prefix=schema))
     if broker == "redis":
         import redis
 
@@ -168,15 +171,26 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(live, broker):
             assert not leads.exclude(claimed_by="").exists()
             assert not leads.filter(claimed_until__isnull=False).exists()
             # Every transition happened once: no lead moved (or merged) twice.
-            repeated = (AuditEvent.objects.filter(object_type="lead")
+            repeated = (AuditEvent.objects.filter(object_type="lead").exclude(to_status="").order_by()
                         .values("lead_id", "from_status", "to_status").annotate(n=Count("id")).filter(n__gt=1))
             assert list(repeated) == []
             final = dict(leads.values_list("id", "status"))
             reached = dict(AuditEvent.objects.filter(object_type="lead").values("lead_id")
                            .annotate(n=Count("id")).values_list("lead_id", "n"))
             assert set(reached) == ids[schema], "a lead has no audited transition"
+            # Each repeated email merged exactly once: one survivor per email, each
+            # duplicate in exactly one survivor's merge history, once.
+            merged = [entry["duplicate_id"] for history in leads.exclude(merge_history=[])
+                      .values_list("merge_history", flat=True) for entry in history if entry.get("action") == "merged"]
+            duplicates = set(leads.filter(status="duplicate").values_list("id", flat=True))
+            assert len(duplicates) == DUPLICATES
+            assert sorted(merged) == sorted(duplicates)
+            assert not leads.exclude(status="duplicate").values("email_key").annotate(n=Count("id")) \
+                .filter(n__gt=1).exists()
             last = {}
-            for lead_id, to_status in AuditEvent.objects.filter(object_type="lead").order_by("created_at", "id") \
-                    .values_list("lead_id", "to_status"):
+            # The last status change of each lead is its final status (merge events
+            # on a survivor carry no status change).
+            for lead_id, to_status in AuditEvent.objects.filter(object_type="lead").exclude(to_status="") \
+                    .order_by("created_at", "id").values_list("lead_id", "to_status"):
                 last[lead_id] = to_status
             assert last == final
