@@ -170,6 +170,8 @@ TASK_RETRY = envint("TASK_RETRY", TASK_TIMEOUT + 60)
 CLAIM_LEASE_SECONDS = envint("CLAIM_LEASE_SECONDS", TASK_TIMEOUT + (TASK_RETRY - TASK_TIMEOUT) // 2)
 if not TASK_TIMEOUT < CLAIM_LEASE_SECONDS < TASK_RETRY:
     raise ImproperlyConfigured("need TASK_TIMEOUT < CLAIM_LEASE_SECONDS < TASK_RETRY")
+# Per-chunk stage timings behind /metrics are kept this long.
+STAGE_TIMING_DAYS = envint("STAGE_TIMING_DAYS", 30)
 # /metrics is readable with "Authorization: Bearer <METRICS_TOKEN>" or from these addresses.
 METRICS_TOKEN = env("METRICS_TOKEN")
 METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "")

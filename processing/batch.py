@@ -138,7 +138,9 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
     skipped = len(ids) - len(claimed)
     try:
         with transaction.atomic():
+            before = dict(_stage_seconds())
             counts = process_leads(claimed, actor=actor) if claimed else {}
+            _record_stage_timings(before)
             release(lead_ids=claimed, worker=worker)
             failed = int(counts.get(LeadStatus.ERROR, 0))
             result = ChunkResult(claimed=len(claimed), done=len(claimed) - failed, failed=failed, skipped=skipped)
@@ -153,6 +155,29 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
                           error=f"{type(exc).__name__}: {exc}")
         raise
     return result
+
+
+def _stage_seconds():
+    # The pipeline keeps per-process stage timers (processing.pipeline.STAGE_SECONDS).
+    from processing import pipeline
+
+    return getattr(pipeline, "STAGE_SECONDS", {})
+
+
+def _record_stage_timings(before: dict) -> None:
+    """Store what this chunk added to the pipeline's stage timers."""
+    from processing.models import StageTiming
+
+    after = _stage_seconds()
+    rows = [StageTiming(stage=stage, seconds=after[stage] - before.get(stage, 0.0))
+            for stage in after if after[stage] - before.get(stage, 0.0) > 0]
+    StageTiming.objects.bulk_create(rows)
+
+
+def prune_stage_timings(*, older_than_days: int) -> int:
+    from processing.models import StageTiming
+
+    return StageTiming.objects.filter(created_at__lt=timezone.now() - timedelta(days=older_than_days)).delete()[0]
 
 
 def _job_progress(job_id: int, result: ChunkResult, error: str = "") -> None:

@@ -20,6 +20,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from leads.models import AuditEvent
 from processing import batch, status
+from processing.models import StageTiming
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +31,24 @@ class LeadHubCollector:
             "leadhub_lead_transitions", "Leads moved from one status (stage) to another, from the audit trail",
             labels=["tenant", "from_status", "to_status"])
         leads = GaugeMetricFamily("leadhub_leads", "Leads by status", labels=["tenant", "status"])
+        stages = SummaryMetricFamily("leadhub_stage_duration_seconds",
+                                     "Time background chunks spent in each pipeline stage (count = chunk passes)",
+                                     labels=["tenant", "stage"])
         for schema in batch.active_schemas():
             with schema_context(schema):
                 rows = (AuditEvent.objects.filter(object_type="lead").exclude(to_status="").order_by()
                         .values_list("from_status", "to_status").annotate(n=Count("*")))
                 for from_status, to_status, n in rows:
                     transitions.add_metric([schema, from_status or "none", to_status], n)
+                for stage, n, seconds in (StageTiming.objects.order_by().values_list("stage")
+                                          .annotate(n=Count("*"), seconds=Sum("seconds"))):
+                    stages.add_metric([schema, stage], count_value=n, sum_value=seconds or 0.0)
                 for state, n in status.lead_counts().items():
                     if state != "total":
                         leads.add_metric([schema, state], n)
         yield transitions
         yield leads
+        yield stages
         yield from self._tasks()
         yield from self._queue_and_cluster()
         yield from self._providers()

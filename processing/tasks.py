@@ -40,5 +40,6 @@ def cleanup() -> dict[str, int]:
     for schema in batch.active_schemas():
         with schema_context(schema):
             archived[schema] = batch.archive_stale_errors(retention_days=settings.LEAD_RETENTION_DAYS)
+            batch.prune_stage_timings(older_than_days=settings.STAGE_TIMING_DAYS)
     logger.info("cleanup archived %s", archived)
     return archived

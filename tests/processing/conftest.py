@@ -50,9 +50,9 @@ def bulk_leads(count: int, *, prefix: str = "lead", **fields) -> list[int]:
 def wipe() -> None:
     from django_q.models import OrmQ, Schedule, Task
 
-    from processing.models import PipelineJob
+    from processing.models import PipelineJob, StageTiming
 
-    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (AuditEvent, PipelineJob, Lead))
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table) for m in (AuditEvent, PipelineJob, StageTiming, Lead))
     for schema in SCHEMAS:
         with schema_context(schema), connection.cursor() as cursor:
             # Rows of other tests never outlive their transaction, so these

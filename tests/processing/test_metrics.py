@@ -46,6 +46,9 @@ def test_metrics_with_token_report_transitions_counts_queue_and_cluster(public_c
     assert moved("tenant_a", from_status="new") == 3
     assert moved("tenant_a", to_status="pending_review") == 3
     assert moved("tenant_b") == 0
+    # The chunk's time in each stage, as the worker recorded it.
+    assert got[("leadhub_stage_duration_seconds_count", (("stage", "normalize"), ("tenant", "tenant_a")))] == 1
+    assert got[("leadhub_stage_duration_seconds_sum", (("stage", "normalize"), ("tenant", "tenant_a")))] > 0
     assert got[("leadhub_leads", (("status", "pending_review"), ("tenant", "tenant_a")))] == 3
     assert got[("leadhub_leads", (("status", "error"), ("tenant", "tenant_a")))] == 1
     assert got[("leadhub_leads", (("status", "new"), ("tenant", "tenant_b")))] == 0
