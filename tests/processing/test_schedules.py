@@ -202,3 +202,16 @@ def test_cleanup_skips_suspended_tenants(tenant_b, settings):
         Tenant.objects.filter(schema_name="tenant_b").update(is_active=False)
     assert "tenant_b" not in tasks.cleanup()
     assert _statuses("tenant_b", ids) == {LeadStatus.ERROR}
+
+
+def test_migrating_the_public_schema_sets_up_the_schedules(public_schema):
+    Schedule.objects.all().delete()
+    call_command("migrate_schemas", schema_name="public", interactive=False, verbosity=0)
+    assert set(Schedule.objects.values_list("name", flat=True)) == {BATCH_SCHEDULE_NAME, CLEANUP_SCHEDULE_NAME}
+
+
+def test_migrating_a_tenant_schema_leaves_the_schedules_alone(public_schema):
+    Schedule.objects.all().delete()
+    call_command("migrate_schemas", schema_name="tenant_a", interactive=False, verbosity=0)
+    with schema_context("public"):
+        assert not Schedule.objects.exists()
