@@ -23,7 +23,7 @@ class ProcessRequestSerializer(serializers.Serializer):
 
     def to_internal_value(self, data):
         # Accept a single status as a plain string too.
-        if hasattr(data, "get") and isinstance(data.get("status"), str):
+        if type(data) is dict and isinstance(data.get("status"), str):  # JSON body; form data uses getlist
             data = {**data, "status": [data["status"]]}
         return super().to_internal_value(data)
 

@@ -127,3 +127,14 @@ def test_running_cluster_is_reported_with_its_workers(live):
     while client.get("/api/v1/status").json()["cluster"]["status"] != "stopped":
         assert time.monotonic() < deadline, "a stopped cluster still reported as running"
         time.sleep(0.5)
+
+
+def test_leadhub_status_exits_nonzero_with_one_line_when_the_database_is_down():
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "leadhub.test_settings", "LEADHUB_TESTING": "1",
+           "DATABASE_URL": "postgres://nobody@127.0.0.1:1/none"}
+    env.pop("REDIS_URL", None)
+    proc = subprocess.run([sys.executable, "manage.py", "leadhub_status"], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=60)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("CommandError: database unreachable:")

@@ -1,6 +1,7 @@
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django_tenants.utils import schema_context
 
 from processing import batch
@@ -16,6 +17,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print the report as JSON")
 
     def handle(self, *args, **opts):
+        try:
+            self._report(opts)
+        except DatabaseError as exc:
+            raise CommandError(f"database unreachable: {str(exc).strip().splitlines()[0] if str(exc) else exc!r}")
+
+    def _report(self, opts):
         if opts["tenant"]:
             try:
                 batch.tenant_state(opts["tenant"])
