@@ -10,12 +10,15 @@ def _schedules_after_migrate(sender, **kwargs):
 
     if connection.schema_name != get_public_schema_name():
         return
+    from django.db import DatabaseError
+
     from processing.schedules import ScheduleConfigError, setup_schedules
 
     try:
         setup_schedules()
-    except ScheduleConfigError as exc:
-        # A bad cron must not break migrations; setup_schedules reports it again.
+    except (ScheduleConfigError, DatabaseError) as exc:
+        # A bad cron (or a partial migration without django-q2's tables) must
+        # not fail the migration; `manage.py setup_schedules` reports it again.
         import logging
 
         logging.getLogger(__name__).error("schedules not set up: %s", exc)

@@ -41,6 +41,11 @@ def run(n: int) -> dict:
             from processing.status import lead_counts
 
             counts_times = timed(lead_counts, repeat=15)
+            from leads.models import Lead
+            from django.db.models import Count
+
+            plan = Lead.objects.order_by().values_list("status").annotate(n=Count("*")).explain()
+            print("lead counts plan:", " | ".join(line.strip() for line in plan.splitlines()))
     figures = {"status_api_ms": median_ms(times), "status_lead_counts_ms": median_ms(counts_times)}
     print_table([(f"GET /api/v1/status, {n} leads", figures["status_api_ms"]),
                  ("lead counts query alone", figures["status_lead_counts_ms"])], ("what", "median ms"))
