@@ -187,12 +187,27 @@ MX_TIMEOUT = float(env("MX_TIMEOUT", "2"))
 # inside TASK_TIMEOUT; the remaining leads wait for the next run.
 PROVIDER_RUN_SECONDS = envint("PROVIDER_RUN_SECONDS", 240)
 
+# --- Background processing (see README "Background processing") -------------
+# The ORM broker hands a task out again when it is not acknowledged within
+# TASK_RETRY seconds (a dead worker). A lead lease outlives the task timeout
+# (a task still running is never overtaken) but expires before that retry,
+# so the re-delivered task can claim the dead worker's leads.
+TASK_RETRY = envint("TASK_RETRY", TASK_TIMEOUT + 60)
+CLAIM_LEASE_SECONDS = envint("CLAIM_LEASE_SECONDS", TASK_TIMEOUT + (TASK_RETRY - TASK_TIMEOUT) // 2)
+if not TASK_TIMEOUT < CLAIM_LEASE_SECONDS < TASK_RETRY:
+    raise ImproperlyConfigured("need TASK_TIMEOUT < CLAIM_LEASE_SECONDS < TASK_RETRY")
+# Per-chunk stage timings behind /metrics are kept this long.
+STAGE_TIMING_DAYS = envint("STAGE_TIMING_DAYS", 30)
+# /metrics is readable with "Authorization: Bearer <METRICS_TOKEN>" or from these addresses.
+METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "")
+
 Q_CLUSTER = {
     "name": "leadhub",
     "workers": BATCH_WORKERS,
     "timeout": TASK_TIMEOUT,
     # retry must exceed timeout, or a slow task would be handed out twice
-    "retry": TASK_TIMEOUT + 60,
+    "retry": TASK_RETRY,
     "max_attempts": 3,
     "queue_limit": 50,
     "save_limit": 1000,

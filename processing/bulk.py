@@ -1,53 +1,70 @@
-"""Set-based writes for the pipeline: one UPDATE ... FROM unnest(...) per chunk.
+"""Set-based writes for the pipeline: one statement per chunk, one parameter.
 
 Django's ``bulk_update`` builds one ``CASE WHEN id=... THEN ...`` per field and
-row; with the ~25 fields a pipeline chunk touches that SQL grows with
-rows x fields and is planned slowly. Passing one array per column to ``unnest``
-keeps the statement constant-size whatever the chunk (see README, Performance).
+row, and ``bulk_create``/array parameters make the driver adapt every value in
+Python (rows x columns of them). Sending the chunk as one JSON document and
+letting PostgreSQL type it with ``jsonb_populate_recordset(NULL::table, ...)``
+keeps the statement constant-size and the client work to one ``json.dumps``
+(measured in README, Performance).
 """
 import json
 from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import JSONField, Model
+from django.db.models import Model
 
 
-def _array_type(field) -> str:
-    db_type = field.db_type(connection) if not field.is_relation else field.target_field.rel_db_type(connection)
-    if db_type.startswith("serial") or db_type.startswith("bigserial"):
-        db_type = "bigint"
-    return db_type
+def _value(field, obj):
+    value = getattr(obj, field.attname)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _payload(objs: Sequence[Model], fields) -> str:
+    return json.dumps([{f.column: _value(f, obj) for f in fields} for obj in objs], default=str)
 
 
 def bulk_update_values(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:
-    """Write ``fields`` of every object in ``objs`` (matched by primary key) in one
-    statement. Fields are given by name; ``auto_now`` fields are not touched unless
-    listed. Returns the number of rows updated."""
+    """Write ``fields`` (names) of every object in ``objs``, matched by primary key,
+    in one UPDATE ... FROM jsonb_populate_recordset. ``auto_now`` fields are not
+    touched unless listed. Returns the number of rows updated."""
     if not objs or not fields:
         return 0
     meta = model._meta
-    pk = meta.pk
-    model_fields = [meta.get_field(name) for name in fields]
-    columns = [pk.column] + [f.column for f in model_fields]
-    arrays: list[list] = [[obj.pk for obj in objs]]
-    casts = [f"{_array_type(pk)}[]"]
-    selects = []
-    for index, field in enumerate(model_fields, start=1):
-        attname = field.get_attname()
-        if isinstance(field, JSONField):
-            arrays.append([json.dumps(getattr(obj, attname), cls=field.encoder) for obj in objs])
-            casts.append("text[]")
-            selects.append(f'"{field.column}" = v."c{index}"::jsonb')
-        else:
-            arrays.append([field.get_db_prep_save(getattr(obj, attname), connection) for obj in objs])
-            casts.append(f"{_array_type(field)}[]")
-            selects.append(f'"{field.column}" = v."c{index}"')
-    unnest = ", ".join(f"%s::{cast}" for cast in casts)
-    aliases = ", ".join(["id"] + [f'"c{i}"' for i in range(1, len(columns))])
-    sql = (
-        f'UPDATE "{meta.db_table}" AS t SET {", ".join(selects)} '
-        f"FROM unnest({unnest}) AS v({aliases}) WHERE t.\"{pk.column}\" = v.id"
-    )
+    columns = [meta.pk] + [meta.get_field(name) for name in fields]
+    sets = ", ".join(f'"{f.column}" = r."{f.column}"' for f in columns[1:])
+    sql = (f'UPDATE "{meta.db_table}" AS t SET {sets} '
+           f'FROM jsonb_populate_recordset(NULL::"{meta.db_table}", %s::jsonb) AS r '
+           f'WHERE t."{meta.pk.column}" = r."{meta.pk.column}"')
+    # With current statistics PostgreSQL drives this from the recordset through the
+    # primary key; right after a bulk load (before autovacuum's ANALYZE) it may
+    # hash-join the whole table instead, which is correct but grows with it.
     with connection.cursor() as cursor:
-        cursor.execute(sql, arrays)
+        cursor.execute(sql, [_payload(objs, columns)])
         return cursor.rowcount
+
+
+def bulk_insert_values(model: type[Model], objs: Sequence[Model]) -> list[int]:
+    """Insert ``objs`` in one INSERT ... SELECT FROM jsonb_populate_recordset, in
+    order; sets and returns their primary keys. ``auto_now(_add)`` fields must be
+    set by the caller (``pre_save`` is not called)."""
+    if not objs:
+        return []
+    meta = model._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    names = ", ".join(f'"{f.column}"' for f in columns)
+    sql = (f'INSERT INTO "{meta.db_table}" ({names}) SELECT {names} '
+           f'FROM jsonb_populate_recordset(NULL::"{meta.db_table}", %s::jsonb) WITH ORDINALITY AS r '
+           f'ORDER BY r.ordinality RETURNING "{meta.pk.column}"')
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_payload(objs, columns)])
+        ids = [row[0] for row in cursor.fetchall()]
+    for obj, pk in zip(objs, ids):
+        obj.pk = pk
+        obj._state.adding = False
+    return ids

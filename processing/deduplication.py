@@ -311,9 +311,14 @@ class DedupeOutcome:
     flagged: list[tuple[Lead, Lead]]      # (lead, possible duplicate of)
 
 
+_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS, "normalized")
+
+
 def _candidates(leads: Sequence[Lead]) -> list[Lead]:
-    keys = {"name_key": set(), "company_key": set(), "domain": set(), "phone_key": set(),
-            "email_key": set(), "linkedin_key": set()}
+    """Saved, matchable leads sharing a blocking key with any of ``leads``: one
+    query, one array parameter per key (an IN list of thousands of parameters
+    costs more to build than to run)."""
+    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "email_key": set(), "linkedin_key": set()}
     for lead in leads:
         for field in keys:
             value = getattr(lead, field)
@@ -322,18 +327,15 @@ def _candidates(leads: Sequence[Lead]) -> list[Lead]:
     # A last name alone is a weak, huge block ("smith"): look it up only for leads
     # with nothing better to block on (no company, domain or phone).
     keys["name_key"] = {l.name_key for l in leads if l.name_key and not (l.company_key or l.domain or l.phone_key)}
-    q = Q()
-    for field, values in keys.items():
-        if values:
-            q |= Q(**{f"{field}__in": values})
-    if not q:
+    wanted = [(field, sorted(values)) for field, values in keys.items() if values]
+    if not wanted:
         return []
-    return list(
-        Lead.objects.filter(q, status__in=MATCHABLE_STATUSES)
-        .exclude(pk__in=[l.pk for l in leads])
-        .only("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS, "normalized", "merge_history")
-        .order_by("pk")
-    )
+    where = " OR ".join(f'"{field}" = ANY(%s)' for field, _ in wanted)
+    columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
+    sql = (f'SELECT {columns} FROM "{Lead._meta.db_table}" WHERE ({where}) AND status = ANY(%s) '
+           f"AND NOT (id = ANY(%s)) ORDER BY id")
+    params = [values for _, values in wanted] + [list(MATCHABLE_STATUSES), [l.pk for l in leads if l.pk]]
+    return list(Lead.objects.raw(sql, params))
 
 
 def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
@@ -365,13 +367,18 @@ def _split(block: list[Lead]) -> list[list[Lead]]:
     return [sub for sub in subs.values() if 1 < len(sub) <= MAX_BLOCK * 3]
 
 
-def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at) -> None:
-    for i, a in enumerate(block):
-        for b in block[i + 1:]:
-            if a.pk not in chunk_ids and b.pk not in chunk_ids:
+def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at, *, by_name=False) -> None:
+    inside = [l for l in block if l.pk in chunk_ids]
+    for a in inside:
+        for b in block:
+            if b is a:
                 continue
             pair = (a.pk, b.pk) if a.pk < b.pk else (b.pk, a.pk)
             if pair in seen:
+                continue
+            if by_name and (a.company_key or a.domain) and (b.company_key or b.domain):
+                # Both have a company: the company and domain blocks compare them
+                # if it is the same one; otherwise they are namesakes.
                 continue
             seen.add(pair)
             score, _ = match_score(a, b)
@@ -399,11 +406,11 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> Dedup
     groups = _Groups()
     best_review: dict[int, tuple[float, int]] = {}
     seen: set[tuple[int, int]] = set()
-    for block in _blocks(everyone.values()).values():
+    for key, block in _blocks(everyone.values()).items():
         if len(block) < 2 or not any(l.pk in chunk_ids for l in block):
             continue
         for sub in _split(block):
-            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at)
+            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key.startswith("n:"))
 
     members: dict[int, list[int]] = defaultdict(list)
     for lead_id in list(groups.parent):
@@ -472,7 +479,7 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
     set-based (duplicates first: the unique email index only allows one surviving
     lead per email) and writes the audit events; otherwise returns the events
     for the caller to write with its own chunk."""
-    from processing.bulk import bulk_update_values
+    from processing.bulk import bulk_insert_values, bulk_update_values
 
     now = timezone.now()
     events = []
@@ -494,7 +501,9 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
             dups = [d for d, _ in pairs]
             bulk_update_values(Lead, dups, ["status", "duplicate_of", "status_changed_at"])
             bulk_update_values(Lead, list(survivors.values()), [*SURVIVORSHIP_FIELDS, "merge_history"])
-            AuditEvent.objects.bulk_create(events)
+            for event in events:
+                event.created_at = now
+            bulk_insert_values(AuditEvent, events)
     return events
 
 

@@ -20,6 +20,8 @@ decided, exported, duplicates, archived) are left alone, so running again change
 nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
 that raises for one lead sends that lead to ``error`` and the others go on.
 """
+import contextlib
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -29,7 +31,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import bulk_update_values
+from processing.bulk import bulk_insert_values, bulk_update_values
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 
@@ -52,6 +54,18 @@ STATUS_AFTER = {
 }
 PROCESSABLE_STATUSES = [*NEXT_STAGE, LeadStatus.ERROR]
 
+# Seconds spent per stage in this process (for benchmarks and operators' logs).
+STAGE_SECONDS: Counter = Counter()
+
+
+@contextlib.contextmanager
+def _timed(stage: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        STAGE_SECONDS[stage] += time.perf_counter() - started
+
 # Everything a stage may change; written once per chunk.
 WRITTEN_FIELDS = [
     *SURVIVORSHIP_FIELDS, "normalized", "status", "status_changed_at", "possible_duplicate_of", "merge_history",
@@ -59,6 +73,13 @@ WRITTEN_FIELDS = [
     "error_stage", "error_message", "attempts", "next_attempt_at", "updated_at",
 ]
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
+
+
+def write_events(events: list[AuditEvent], *, now) -> None:
+    """Insert audit events in one statement (see processing.bulk)."""
+    for event in events:
+        event.created_at = event.created_at or now
+    bulk_insert_values(AuditEvent, events)
 
 
 def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
@@ -77,10 +98,12 @@ def prepare_incoming(leads: list[Lead]) -> None:
     first). Takes advisory locks on the keys: call it inside the transaction that
     inserts the leads, so two concurrent ingestions never leave two survivors."""
     tenant_settings = TenantSettings.current()
-    _normalize(leads, default_region=tenant_settings.default_region)
+    with _timed(NORMALIZE):
+        _normalize(leads, default_region=tenant_settings.default_region)
     for lead in leads:
         lead.status = LeadStatus.NORMALIZED
-    dedupe_incoming(leads, settings=tenant_settings)
+    with _timed("exact_dedupe"):
+        dedupe_incoming(leads, settings=tenant_settings)
 
 
 def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[str, int]:
@@ -189,26 +212,32 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
 
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
     with transaction.atomic():
-        leads = list(Lead.objects.filter(pk__in=ids, status__in=PROCESSABLE_STATUSES).order_by("pk"))
+        with _timed("load"):
+            leads = list(Lead.objects.filter(pk__in=ids, status__in=PROCESSABLE_STATUSES).order_by("pk"))
         if not leads:
             return Counter()
         run = _Run(leads, actor)
 
         todo = run.at(leads, NORMALIZE)
         if todo:
-            ok, failed = _isolated(lambda group: _normalize(group, default_region=tenant_settings.default_region), todo)
+            with _timed(NORMALIZE):
+                ok, failed = _isolated(
+                    lambda group: _normalize(group, default_region=tenant_settings.default_region), todo)
             for lead, message in failed:
                 run.fail(lead, NORMALIZE, message)
             run.passed(ok, NORMALIZE)
 
         todo = run.at(leads, DEDUPE)
-        merged_away: list[Lead] = []
         if todo:
+            merged_away: list[Lead] = []
+
             def dedupe(group):
                 gone, events = dedupe_leads(group, settings=tenant_settings, actor=actor)
                 merged_away.extend(gone)
                 run.events.extend(events)
-            ok, failed = _isolated(dedupe, todo)
+
+            with _timed(DEDUPE):
+                ok, failed = _isolated(dedupe, todo)
             for lead, message in failed:
                 run.fail(lead, DEDUPE, message)
             gone_ids = {l.pk for l in merged_away}
@@ -216,27 +245,31 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
                 run.stage.pop(lead.pk, None)
             run.passed([l for l in ok if l.pk not in gone_ids], DEDUPE)
 
-        _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
-        _provider_stage(run, leads, VERIFY, lambda group: verification.verify_leads(group, settings=tenant_settings))
+        with _timed(ENRICH):
+            _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
+        with _timed(VERIFY):
+            _provider_stage(run, leads, VERIFY, lambda group: verification.verify_leads(group, settings=tenant_settings))
 
         todo = run.at(leads, SCORE)
         if todo:
-            ok, failed = _isolated(lambda group: score_leads(group, settings=tenant_settings), todo)
+            with _timed(SCORE):
+                ok, failed = _isolated(lambda group: score_leads(group, settings=tenant_settings), todo)
             for lead, message in failed:
                 run.fail(lead, SCORE, message)
             run.passed(ok, SCORE)
 
-        for lead in leads:
-            lead.updated_at = run.now
-        failed_ids = set(run.failed)
-        # Leads merged away first: the unique email index allows one survivor.
-        duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE and l.pk not in failed_ids]
-        rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in failed_ids]
-        bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
-        bulk_update_values(Lead, rest, WRITTEN_FIELDS)
-        # A failed lead keeps what it had: only its error is written.
-        bulk_update_values(Lead, list(run.failed.values()), ERROR_FIELDS)
-        AuditEvent.objects.bulk_create(run.events, batch_size=5000)
+        with _timed("write"):
+            for lead in leads:
+                lead.updated_at = run.now
+            failed_ids = set(run.failed)
+            # Leads merged away first: the unique email index allows one survivor.
+            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
+            bulk_update_values(Lead, rest, WRITTEN_FIELDS)
+            # A failed lead keeps what it had: only its error is written.
+            bulk_update_values(Lead, list(run.failed.values()), ERROR_FIELDS)
+            write_events(run.events, now=run.now)
     return Counter(lead.status for lead in leads)
 
 

@@ -150,3 +150,38 @@ def test_other_tenants_leads_are_not_touched(in_tenant_a):
         assert process_leads([lead.pk]) == {}
     lead.refresh_from_db()
     assert lead.status == LeadStatus.NORMALIZED
+
+
+# ------------------------------------------------------------ with normalization
+
+def test_new_lead_is_normalized_then_processed(in_tenant_a):
+    lead = Lead.objects.create(email="  Ann.Lee+news@GoogleMail.com ", first_name="ANN", last_name="LEE",
+                               phone="(415) 555-0100", company="Acme, Inc.", title="VP Sales", source="api")
+    process_leads([lead.pk])
+    lead.refresh_from_db()
+    assert lead.status == LeadStatus.PENDING_REVIEW
+    assert lead.email_key == "annlee@gmail.com" and lead.phone_key == "+14155550100"
+    assert lead.first_name == "Ann" and lead.seniority and lead.score is not None
+    assert _transitions(lead)[0] == ("new", "normalized")
+
+
+def test_new_lead_with_the_email_of_a_surviving_lead_is_merged(in_tenant_a):
+    survivor = keyed_lead(email="ann@acme.com", first_name="Ann", last_name="Lee", company="Acme",
+                          status=LeadStatus.APPROVED)
+    lead = Lead.objects.create(email="ANN@acme.com", first_name="Ann", last_name="Lee", phone="+1 415 555 0100")
+    assert process_leads([lead.pk]) == {LeadStatus.DUPLICATE: 1}
+    lead.refresh_from_db()
+    survivor.refresh_from_db()
+    assert lead.duplicate_of_id == survivor.pk and survivor.status == LeadStatus.APPROVED
+    assert survivor.phone_key == "+14155550100"
+
+
+def test_prepare_incoming_normalizes_and_finds_exact_duplicates(in_tenant_a):
+    saved = keyed_lead(email="bob@acme.com", first_name="Bob", last_name="Stone")
+    rows = [Lead(email="BOB@acme.com ", first_name="bob", last_name="stone"),
+            Lead(email="new.person@gmail.com", first_name="New", last_name="Person"),
+            Lead(email="newperson+x@gmail.com", first_name="New", last_name="Person")]
+    pipeline.prepare_incoming(rows)
+    assert rows[0].status == LeadStatus.DUPLICATE and rows[0].duplicate_of == saved
+    assert rows[1].status == LeadStatus.NORMALIZED and rows[1].email_key == "newperson@gmail.com"
+    assert rows[2].status == LeadStatus.DUPLICATE and rows[2].duplicate_of is rows[1]

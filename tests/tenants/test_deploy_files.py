@@ -69,3 +69,42 @@ def test_debug_mode_starts_without_secret_key():
     proc = _settings_probe({"DEBUG": "true"}, "settings.DEBUG")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "True"
+
+
+def test_prometheus_scrapes_web_metrics_with_the_operator_token():
+    services = compose()["services"]
+    prom = services["prometheus"]
+    assert prom["image"].startswith("prom/prometheus:")
+    assert "./prometheus.yml:/etc/prometheus/prometheus.yml:ro" in prom["volumes"]
+    assert "metrics_token" in prom["secrets"]
+    assert compose()["secrets"]["metrics_token"] == {"environment": "METRICS_TOKEN"}
+    config = yaml.safe_load((ROOT / "docker" / "prometheus.yml").read_text())
+    job = next(j for j in config["scrape_configs"] if j["job_name"] == "leadhub")
+    assert job["metrics_path"] == "/metrics"
+    assert job["static_configs"][0]["targets"] == ["web:8000"]
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}
+    env = services["web"]["environment"]
+    # The host Prometheus scrapes must be one the web service serves (public schema).
+    assert "web" in env["ALLOWED_HOSTS"] and "web" in env["PUBLIC_DOMAINS"]
+    assert "METRICS_TOKEN" in env
+    assert "ensure_public_tenant" in " ".join(services["migrate"]["command"])
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard():
+    import json
+
+    grafana = compose()["services"]["grafana"]
+    assert grafana["image"].startswith("grafana/grafana:")
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in grafana["volumes"] if v.startswith("./")}
+    assert mounts["./grafana/provisioning"] == "/etc/grafana/provisioning"
+    base = ROOT / "docker" / "grafana"
+    source = yaml.safe_load((base / "provisioning" / "datasources" / "prometheus.yml").read_text())["datasources"][0]
+    assert source["url"] == "http://prometheus:9090"
+    provider = yaml.safe_load((base / "provisioning" / "dashboards" / "leadhub.yml").read_text())["providers"][0]
+    assert provider["options"]["path"] == mounts["./grafana/dashboards"]
+    dashboard = json.loads((base / "dashboards" / "leadhub-processing.json").read_text())
+    assert dashboard["panels"]
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == source["uid"]
+        assert all(t["expr"] for t in panel["targets"])

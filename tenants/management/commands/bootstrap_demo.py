@@ -1,5 +1,6 @@
 import os
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import schema_context
 
@@ -30,6 +31,7 @@ class Command(BaseCommand):
             with schema_context(DEMO_SLUG):
                 created = self._sample_leads()
             self.stdout.write(self.style.SUCCESS(f"Created demo tenant with {created} sample leads."))
+        call_command("setup_schedules", stdout=self.stdout)
         self.stdout.write(f"Open http://{DEMO_DOMAIN}:8000/  (admin: http://{DEMO_DOMAIN}:8000/admin/)")
         self.stdout.write(f"Sign in as {DEMO_EMAIL} / {password}")
 
