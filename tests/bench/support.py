@@ -13,7 +13,7 @@ def bench_tenant(slug: str, domain: str | None = None):
     from tenants.models import Tenant
     from tenants.services import ensure_public_tenant, tenant_create
 
-    domain = domain or f"{slug}.localhost"
+    domain = domain or f"{slug.replace('_', '-')}.localhost"  # host names cannot hold underscores
     with schema_context("public"):
         ensure_public_tenant()
         _drop(slug)
