@@ -1,7 +1,5 @@
-from django.urls import path
-
-from leads import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("leads.page_urls")),
 ]

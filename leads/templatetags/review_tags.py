@@ -1,0 +1,47 @@
+"""Template helpers of the review pages."""
+import re
+
+from django import template
+from django.db import connection
+from django_tenants.utils import get_public_schema_name
+
+from leads.models import TenantSettings
+
+register = template.Library()
+
+_HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_BRANDING = {"product_name": "LeadHub", "primary_color": "#2563eb", "logo_url": ""}
+
+
+def _text_color(background: str) -> str:
+    """Black or white, whichever contrasts more with the tenant's colour (WCAG luminance)."""
+    r, g, b = (int(background[i:i + 2], 16) / 255 for i in (1, 3, 5))
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+    luminance = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+
+
+@register.simple_tag
+def branding() -> dict:
+    """The tenant's product name, colour (with a readable text colour) and logo, if any."""
+    values = dict(DEFAULT_BRANDING)
+    if connection.schema_name != get_public_schema_name():
+        obj = TenantSettings.current()
+        values["product_name"] = obj.product_name or values["product_name"]
+        if _HEX.match(obj.primary_color or ""):
+            values["primary_color"] = obj.primary_color
+        logo = getattr(obj, "logo", None)  # an image field, once tenant settings have one
+        if logo:
+            values["logo_url"] = getattr(logo, "url", "") if not isinstance(logo, str) else logo
+    values["text_color"] = _text_color(values["primary_color"])
+    return values
+
+
+@register.filter
+def status_label(value: str) -> str:
+    from leads.models import LeadStatus
+
+    try:
+        return LeadStatus(value).label
+    except ValueError:
+        return value
