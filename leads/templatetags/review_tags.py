@@ -21,9 +21,21 @@ def _text_color(background: str) -> str:
     return "#000000" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
 
 
-@register.simple_tag
-def branding() -> dict:
-    """The tenant's product name, colour (with a readable text colour) and logo, if any."""
+@register.simple_tag(takes_context=True)
+def branding(context) -> dict:
+    """The tenant's product name, colour (with a readable text colour) and logo, if any.
+    Read once per request, however often the layout asks."""
+    request = context.get("request")
+    cached = getattr(request, "_leadhub_branding", None)
+    if cached is not None:
+        return cached
+    values = _branding()
+    if request is not None:
+        request._leadhub_branding = values
+    return values
+
+
+def _branding() -> dict:
     values = dict(DEFAULT_BRANDING)
     if connection.schema_name != get_public_schema_name():
         obj = TenantSettings.current()
