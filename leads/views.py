@@ -25,6 +25,7 @@ from leads.forms import BulkReviewForm, DateRangeForm, LeadContactForm, QueueFil
 from leads.models import Lead, LeadStatus
 from leads.models.lead import CONTACT_FIELDS
 from leads.permissions import has_role
+from leads.services.audit import actor_label
 from leads.services.edit import lead_update_contact
 from leads.services.review import ReviewConflict, lead_review, leads_review_bulk
 
@@ -183,11 +184,14 @@ def _get_lead(lead_id: int) -> Lead:
 
 
 def _unmerge_service():
+    """(unmerge, UnmergeError) of the deduplication stage, or None while it does not exist."""
     try:
         module = importlib.import_module("processing.deduplication")
     except ImportError:
         return None
-    return getattr(module, "unmerge", None)
+    if not hasattr(module, "unmerge"):
+        return None
+    return module.unmerge, getattr(module, "UnmergeError", ValueError)
 
 
 def _contact_rows(lead: Lead, form: LeadContactForm | None = None) -> list[dict]:
@@ -289,13 +293,21 @@ def lead_edit(request, lead_id: int):
 @require_POST
 @tenant_page("reviewer")
 def lead_unmerge(request, lead_id: int, duplicate_id: int):
-    unmerge = _unmerge_service()
+    """Un-merge a duplicate from this lead through the deduplication service (when the
+    pipeline provides it; without it the page lists merged duplicates with no button)."""
+    service = _unmerge_service()
     lead = _get_lead(lead_id)
-    if unmerge is None:
+    if service is None:
         raise Http404("Un-merging is not available.")
-    if not Lead.objects.filter(pk=duplicate_id, duplicate_of=lead).exists():
+    duplicate = Lead.objects.filter(pk=duplicate_id, duplicate_of=lead).first()
+    if duplicate is None:
         raise Http404("No such merged duplicate.")
-    unmerge(lead_id=duplicate_id, user=request.user)
+    unmerge, unmerge_error = service
+    try:
+        unmerge(lead=duplicate, actor=actor_label(user=request.user))
+    except unmerge_error as exc:  # a reason to show; nothing changed
+        messages.error(request, str(exc))
+        return redirect("lead-detail", lead_id=lead.pk)
     messages.success(request, f"Lead {duplicate_id} is no longer merged into lead {lead.pk}.")
     return redirect("lead-detail", lead_id=lead.pk)
 

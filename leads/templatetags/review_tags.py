@@ -42,9 +42,9 @@ def _branding() -> dict:
         values["product_name"] = obj.product_name or values["product_name"]
         if _HEX.match(obj.primary_color or ""):
             values["primary_color"] = obj.primary_color
-        logo = getattr(obj, "logo", None)  # an image field, once tenant settings have one
-        if logo:
-            values["logo_url"] = getattr(logo, "url", "") if not isinstance(logo, str) else logo
+        # logo_url arrives with the tenant settings' logo upload; until then there is none.
+        logo_url = getattr(obj, "logo_url", "")
+        values["logo_url"] = (logo_url() if callable(logo_url) else logo_url) or ""
     values["text_color"] = _text_color(values["primary_color"])
     return values
 
