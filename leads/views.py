@@ -318,9 +318,7 @@ def _analytics_data(form: DateRangeForm) -> dict:
     span = {"date_from": form.cleaned_data["date_from"], "date_to": form.cleaned_data["date_to"]}
     return {
         "daily": selectors.leads_per_day_by_source(**span),
-        "sources": selectors.source_stats(**span),
-        "funnel": selectors.status_funnel(**span),
-        "scores": selectors.score_distribution(**span),
+        **selectors.analytics_breakdown(**span),
         **span,
     }
 
@@ -356,8 +354,10 @@ def analytics(request):
         "funnel": {"labels": [r["label"] for r in data["funnel"]], "data": [r["leads"] for r in data["funnel"]]},
         "scores": {"labels": [r["label"] for r in data["scores"]], "data": [r["leads"] for r in data["scores"]]},
     }
+    # Show the range actually used (the defaults included) in the date inputs.
+    shown = DateRangeForm(initial={"date_from": data["date_from"], "date_to": data["date_to"]})
     return render(request, "leads/analytics.html", {
-        "form": form, **data, "charts": charts, "counts": selectors.status_counts(), "nav": "analytics",
+        "form": shown, **data, "charts": charts, "counts": selectors.status_counts(), "nav": "analytics",
         "range_query": f"date_from={data['date_from'].isoformat()}&date_to={data['date_to'].isoformat()}",
     })
 

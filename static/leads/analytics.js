@@ -17,16 +17,16 @@
         return { label: d.label, data: d.data, backgroundColor: palette[i % palette.length] };
       })
     },
-    options: Object.assign({}, common, { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true } } })
+    options: Object.assign({}, common, { scales: { x: { stacked: true }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } } })
   });
   new Chart(document.getElementById("chart-funnel"), {
     type: "bar",
     data: { labels: data.funnel.labels, datasets: [{ label: "Leads", data: data.funnel.data, backgroundColor: brand }] },
-    options: Object.assign({}, common, { indexAxis: "y", plugins: { legend: { display: false } } })
+    options: Object.assign({}, common, { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } } } })
   });
   new Chart(document.getElementById("chart-scores"), {
     type: "bar",
     data: { labels: data.scores.labels, datasets: [{ label: "Leads", data: data.scores.data, backgroundColor: brand }] },
-    options: Object.assign({}, common, { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } })
+    options: Object.assign({}, common, { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } })
   });
 })();
