@@ -1,0 +1,122 @@
+"""Phone numbers: E.164 with phonenumbers, read in the lead's country."""
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
+from phonenumbers.phonenumberutil import _number_type_helper
+
+# Keep every compiled metadata pattern: with numbers from many regions the re module's
+# own 512-entry cache churns, and re-compiling was a tenth of the parsing time.
+phonenumbers.enable_pattern_cache()
+
+SUPPORTED_REGIONS = phonenumbers.SUPPORTED_REGIONS
+
+_TYPE_NAMES = {
+    PhoneNumberType.FIXED_LINE: "fixed_line",
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "fixed_line_or_mobile",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+    PhoneNumberType.PREMIUM_RATE: "premium_rate",
+    PhoneNumberType.SHARED_COST: "shared_cost",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.PERSONAL_NUMBER: "personal_number",
+    PhoneNumberType.PAGER: "pager",
+    PhoneNumberType.UAN: "uan",
+    PhoneNumberType.VOICEMAIL: "voicemail",
+    PhoneNumberType.UNKNOWN: "unknown",
+}
+_PARSE_ERRORS = {
+    NumberParseException.INVALID_COUNTRY_CODE: "unknown country calling code",
+    NumberParseException.NOT_A_NUMBER: "not a phone number",
+    NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    NumberParseException.TOO_SHORT_NSN: "too short",
+    NumberParseException.TOO_LONG: "too long",
+}
+_LENGTH_ERRORS = {
+    ValidationResult.INVALID_COUNTRY_CODE: "unknown country calling code",
+    ValidationResult.TOO_SHORT: "too short",
+    ValidationResult.TOO_LONG: "too long",
+    ValidationResult.INVALID_LENGTH: "wrong length for its country",
+}
+_LABEL = re.compile(r"^\s*(?:tel|phone|mobile|mob|cell|fax|t|m|p)\s*[:.]\s*", re.I)
+_SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\|)\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneResult:
+    phone: str       # E.164 when the number could be read, otherwise exactly as given
+    key: str         # E.164 match key, "" when the number could not be read
+    valid: bool      # phonenumbers says the number exists in its region's numbering plan
+    type: str        # mobile, fixed_line … ("" when unread)
+    region: str      # ISO country of the number ("" when unknown)
+    extension: str
+    error: str       # why it could not be read or is not valid
+
+
+EMPTY = PhoneResult("", "", False, "", "", "", "")
+
+
+@lru_cache(maxsize=8192)
+def normalize_phone(value: str, region: str) -> PhoneResult:
+    """Read ``value`` as a phone number dialled from ``region`` (ISO alpha-2).
+
+    A number of a possible length becomes E.164 and its key, even when it is not valid
+    in its numbering plan (``valid`` says so; fictional 555 numbers are common in test
+    data). A number that cannot be read is kept exactly as given, with no key and an
+    ``error``. Only the first of several numbers ("… / …") is used.
+    """
+    if not value or not value.strip():
+        return EMPTY
+    text = _LABEL.sub("", value)
+    text = _SEPARATORS.split(text.strip(), maxsplit=1)[0]
+    region = region.upper() if region and region.upper() in SUPPORTED_REGIONS else "US"
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException as exc:
+        number = _retry_international(text)
+        if number is None:
+            return PhoneResult(value, "", False, "", "", "", _PARSE_ERRORS.get(exc.error_type, "not a phone number"))
+    kind, number_region = _type_and_region(number)
+    if kind == PhoneNumberType.UNKNOWN:  # not valid: is it at least of a possible length?
+        possible = phonenumbers.is_possible_number_with_reason(number)
+        if possible not in (ValidationResult.IS_POSSIBLE, ValidationResult.IS_POSSIBLE_LOCAL_ONLY):
+            retried = _retry_international(text)
+            if retried is None:
+                return PhoneResult(value, "", False, "", "", "", _LENGTH_ERRORS.get(possible, "wrong length"))
+            number = retried
+            kind, number_region = _type_and_region(number)
+    valid = kind != PhoneNumberType.UNKNOWN
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    return PhoneResult(e164, e164, valid, _TYPE_NAMES.get(kind, "unknown"), number_region,
+                       number.extension or "", "" if valid else "not a valid number in its numbering plan")
+
+
+def _type_and_region(number) -> tuple[int, str]:
+    """(PhoneNumberType, region) of a parsed number; region "" unless the number is valid.
+
+    This is phonenumbers.number_type() unrolled so the region lookup (the costly part
+    for +1 numbers) runs once for both. The type is UNKNOWN exactly when
+    is_valid_number() is False: both match the same region's patterns.
+    """
+    region = phonenumbers.region_code_for_number(number)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+    if metadata is None:
+        return PhoneNumberType.UNKNOWN, ""
+    kind = _number_type_helper(phonenumbers.national_significant_number(number), metadata)
+    if kind == PhoneNumberType.UNKNOWN or region in (None, "001", "ZZ"):
+        region = ""
+    return kind, region
+
+
+def _retry_international(text: str):
+    """"0049 30 …" typed by someone outside the NANP: the 00 prefix means international."""
+    digits = text.lstrip()
+    if not digits.startswith("00"):
+        return None
+    try:
+        number = phonenumbers.parse("+" + digits[2:], None)
+    except NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None

@@ -1,0 +1,39 @@
+"""Small text helpers shared by the normalization rules."""
+import re
+import unicodedata
+from functools import lru_cache
+
+_SPACES = re.compile(r"\s+")
+
+# Latin letters that Unicode does not decompose into base letter + accent,
+# so NFKD alone would leave them in a "folded" key.
+_FOLD_EXTRA = str.maketrans({
+    "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ß": "ss", "ẞ": "ss",
+    "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i",
+    "ħ": "h", "Ħ": "h", "ŧ": "t", "Ŧ": "t",
+})
+
+
+def squash(value: str | None) -> str:
+    """Trim and collapse every run of whitespace (incl. NBSP, tabs, newlines) to one space."""
+    if not value:
+        return ""
+    return _SPACES.sub(" ", value).strip()
+
+
+@lru_cache(maxsize=32768)
+def fold(value: str) -> str:
+    """Case- and accent-folded text: "Müller" -> "muller", "Søren" -> "soren".
+
+    Only combining marks are dropped, so letters of non-Latin scripts (张伟, Иванов)
+    survive, lowercased where the script has case.
+    """
+    value = value.translate(_FOLD_EXTRA)
+    decomposed = unicodedata.normalize("NFKD", value)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+@lru_cache(maxsize=32768)
+def letters_key(value: str) -> str:
+    """Folded letters and digits only: "van der Berg" -> "vanderberg", "O'Brien" -> "obrien"."""
+    return "".join(ch for ch in fold(value) if ch.isalnum())
