@@ -194,16 +194,53 @@ def _unmerge_service():
     return module.unmerge, getattr(module, "UnmergeError", ValueError)
 
 
+def _yes(flag) -> bool:
+    return flag is True
+
+
+def _field_checks(lead: Lead, normalized: dict) -> dict[str, list[str]]:
+    """What normalization found out about each contact field, in words, from its flags
+    and derived columns."""
+    n = normalized
+    checks: dict[str, list[str]] = {field: [] for field in CONTACT_FIELDS}
+    if lead.email:
+        checks["email"].append("valid syntax" if _yes(n.get("email_valid")) else
+                               (n.get("email_error") or "not checked") if "email_valid" in n else "not checked")
+        checks["email"] += [label for key, label in (("is_role", "role account"), ("is_free", "free mail"),
+                                                     ("is_disposable", "disposable")) if _yes(n.get(key))]
+        if n.get("email_suggestion"):
+            checks["email"].append(f"did you mean {n['email_suggestion']}?")
+    if lead.phone:
+        if "phone_valid" in n:
+            checks["phone"].append("valid number" if _yes(n.get("phone_valid")) else (n.get("phone_error") or "not a valid number"))
+        checks["phone"] += [v.replace("_", " ") for v in (n.get("phone_type"), n.get("phone_region")) if v]
+        if n.get("phone_extension"):
+            checks["phone"].append(f"ext. {n['phone_extension']}")
+    for field, extra in (("first_name", "name_prefix"), ("last_name", "name_suffix"), ("full_name", "middle_name")):
+        if n.get(extra):
+            checks[field].append(f"{extra.replace('_', ' ')}: {n[extra]}")
+    if lead.domain:
+        checks["website"].append(f"domain {lead.domain}")
+    if lead.title and (lead.seniority or lead.department):
+        checks["title"].append(" · ".join(v.replace("_", " ") for v in (lead.seniority, lead.department) if v))
+    if lead.country_code:
+        checks["country"].append(f"{lead.country_code} {n.get('country_name', '')}".strip())
+    return checks
+
+
 def _contact_rows(lead: Lead, form: LeadContactForm | None = None) -> list[dict]:
+    """Per contact field: the value as received (``lead.raw``), the stored normalized value
+    (or the edit field) and what normalization found out about it."""
     raw = lead.raw if isinstance(lead.raw, dict) else {}
     normalized = lead.normalized if isinstance(lead.normalized, dict) else {}
+    checks = _field_checks(lead, normalized)
     return [
         {
             "name": field,
             "label": Lead._meta.get_field(field).verbose_name.capitalize().replace("url", "URL"),
             "raw": raw.get(field, ""),
             "value": getattr(lead, field),
-            "normalized": normalized.get(field, ""),
+            "checks": checks[field],
             "field": form[field] if form is not None else None,
         }
         for field in CONTACT_FIELDS
@@ -226,8 +263,8 @@ def _detail_context(request, lead: Lead, form: LeadContactForm | None = None) ->
         "is_pending": lead.status == LeadStatus.PENDING_REVIEW,
         "review_form": ReviewForm(),
         "counts": selectors.status_counts(),
-        "other_fields": {k: v for k, v in (lead.normalized or {}).items() if k not in CONTACT_FIELDS}
-        if isinstance(lead.normalized, dict) else {},
+        "derived": {"email key": lead.email_key, "phone key": lead.phone_key, "company key": lead.company_key,
+                    "LinkedIn key": lead.linkedin_key, "name key": lead.name_key},
     }
 
 

@@ -69,17 +69,12 @@ def validate_contact_changes(changes: dict, *, region: str = "US") -> dict[str, 
 
 
 def _normalize_phone_fallback(lead: Lead, region: str) -> None:
-    """Until the normalization stage exists: keep the E.164 form of the phone next to it."""
-    normalized = dict(lead.normalized or {})
+    """Without the normalization stage: store the phone in E.164, as that stage does."""
     if lead.phone:
         number = phonenumbers.parse(lead.phone, region)
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        normalized["phone"] = e164
-        lead.phone_key = e164
+        lead.phone = lead.phone_key = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     else:
-        normalized.pop("phone", None)
         lead.phone_key = ""
-    lead.normalized = normalized
 
 
 def _row(lead: Lead) -> dict:
@@ -89,32 +84,38 @@ def _row(lead: Lead) -> dict:
 
 @transaction.atomic
 def lead_update_contact(*, lead_id: int, changes: dict, user=None) -> Lead:
-    """Change some contact fields of one lead and re-derive its normalized values.
+    """Change some contact fields of one lead and re-normalize it (the values as received
+    stay in ``lead.raw``; the contact fields hold the normalized values).
 
-    Only fields whose value differs are written; nothing changed means nothing written and
-    no audit event. One "edited" AuditEvent records {field: [before, after]}.
+    Only columns whose value ends up different are written; when nothing changes (say a
+    phone typed differently that normalizes to the stored number) nothing is written and
+    no event recorded. One "edited" AuditEvent records {field: [before, after]} for every
+    contact field that changed.
     Raises Lead.DoesNotExist (unknown or foreign id) and ValidationError ({field: [messages]},
     including an email another surviving lead already has).
     """
     region = TenantSettings.current().default_region or "US"
     cleaned = validate_contact_changes(changes, region=region)
     lead = Lead.objects.select_for_update().get(pk=lead_id)
-    diff = {field: [getattr(lead, field), value] for field, value in cleaned.items() if getattr(lead, field) != value}
-    if not diff:
+    if all(getattr(lead, field) == value for field, value in cleaned.items()):
         return lead
     before = _row(lead)
-    for field, (_, after) in diff.items():
-        setattr(lead, field, after)
+    for field, value in cleaned.items():
+        setattr(lead, field, value)
 
     normalize_lead = _normalizer()
     if normalize_lead is not None:
-        normalize_lead(lead)
-    elif "phone" in diff:
+        normalize_lead(lead, default_region=region)
+    elif "phone" in cleaned:
         _normalize_phone_fallback(lead, region)
-    # Write only the columns that changed: the edited ones and what normalization re-derived.
-    changed = [name for name, value in _row(lead).items() if before[name] != value]
+    after = _row(lead)
+    changed = [name for name, value in after.items() if before[name] != value and name != "updated_at"]
+    diff = {field: [before[field], after[field]] for field in CONTACT_FIELDS if field in changed}
+    if not diff:
+        return Lead.objects.get(pk=lead.pk)
     try:
         with transaction.atomic():
+            # Only what changed: the edited fields and what normalization re-derived.
             lead.save(update_fields=[*changed, "updated_at"])
     except IntegrityError as exc:
         if "email" in str(exc):

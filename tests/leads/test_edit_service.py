@@ -24,15 +24,35 @@ def test_nothing_changed_writes_nothing(in_tenant_a):
     assert not AuditEvent.objects.filter(lead=lead).exists()
 
 
-def test_phone_is_stored_as_typed_and_normalized_to_e164(in_tenant_a):
+def test_phone_is_normalized_to_e164_and_audited(in_tenant_a):
     user = make_user("reviewer")
-    lead = make_lead(phone="")
+    lead = make_lead(phone="", email="pat@company.com", first_name="Pat", last_name="Lee", company="Co")
     updated = lead_update_contact(lead_id=lead.pk, changes={"phone": "415 555 2671"}, user=user)
     lead.refresh_from_db()
-    assert lead.phone == updated.phone == "415 555 2671"
-    assert lead.normalized["phone"] == "+14155552671"
+    assert lead.phone == lead.phone_key == updated.phone == "+14155552671"
     event = AuditEvent.objects.get(lead=lead, action="edited")
-    assert event.changes == {"phone": ["", "415 555 2671"]} and event.user == user
+    assert event.changes["phone"] == ["", "+14155552671"] and event.user == user
+
+
+def test_a_phone_typed_differently_but_the_same_changes_nothing(in_tenant_a):
+    lead = make_lead(phone="")
+    lead_update_contact(lead_id=lead.pk, changes={"phone": "415 555 2671"})
+    lead_update_contact(lead_id=lead.pk, changes={"phone": "(415) 555-2671"})
+    assert AuditEvent.objects.filter(lead=lead, action="edited").count() == 1
+
+
+def test_the_tenant_region_reads_national_numbers(in_tenant_a):
+    from leads.models import TenantSettings
+
+    settings = TenantSettings.current()
+    settings.default_region = "GB"
+    settings.save()
+    try:
+        lead = make_lead(phone="")
+        assert lead_update_contact(lead_id=lead.pk, changes={"phone": "020 7946 0958"}).phone == "+442079460958"
+    finally:
+        settings.default_region = "US"
+        settings.save()
 
 
 def test_only_changed_columns_are_written(in_tenant_a):

@@ -14,9 +14,12 @@ PENDING = LeadStatus.PENDING_REVIEW
 def lead_a(tenant_a):
     with schema_context("tenant_a"):
         survivor = make_lead(
-            status=PENDING, score=72, email="Jane.Doe@Acme.com", phone="(415) 555-2671", source="webinar",
+            status=PENDING, score=72, email="jane.doe@acme.com", phone="+14155552671", source="webinar",
+            phone_key="+14155552671", email_key="jane.doe@acme.com", title="VP Sales", seniority="vp",
+            department="sales",
             raw={"email": " Jane.Doe@Acme.com ", "phone": "415.555.2671"},
-            normalized={"email": "jane.doe@acme.com", "phone": "+14155552671", "industry": "Software"},
+            normalized={"email_valid": True, "is_free": False, "phone_valid": True,
+                        "phone_type": "fixed_line_or_mobile", "phone_region": "US"},
             score_breakdown=[{"factor": "email_valid", "points": 20, "reason": "deliverable address"},
                              {"factor": "seniority", "points": 15, "reason": "director"}],
             verification={"status": "valid", "sub_status": "", "provider": "zerobounce", "checked_at": "2026-11-28T10:00:00Z"},
@@ -34,16 +37,18 @@ def test_detail_shows_raw_and_normalized_side_by_side(viewer_a, lead_a):
     response = viewer_a.get(f"/leads/{lead_a['lead'].pk}/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "415.555.2671" in html and "(415) 555-2671" in html
-    assert '<td class="normalized" data-normalized="phone">+14155552671</td>' in html
-    assert '<td class="normalized" data-normalized="email">jane.doe@acme.com</td>' in html
+    assert '<td class="raw">415.555.2671</td>' in html and '<td class="raw"> Jane.Doe@Acme.com </td>' in html
+    assert '<span class="normalized" data-normalized="phone">+14155552671</span>' in html
+    assert '<span class="normalized" data-normalized="email">jane.doe@acme.com</span>' in html
+    assert "valid number · fixed line or mobile · US" in html
+    assert "vp · sales" in html
 
 
 def test_detail_shows_score_breakdown_verification_enrichment(viewer_a, lead_a):
     html = viewer_a.get(f"/leads/{lead_a['lead'].pk}/").content.decode()
     assert "<td>seniority</td><td class=\"num\">15</td><td>director</td>" in html
     assert "zerobounce" in html and "clearbit" in html and "51-200" in html
-    assert "Software" in html  # a derived value beyond the contact fields
+    assert "<code>+14155552671</code>" in html  # the phone match key
 
 
 def test_detail_shows_duplicates_and_history(viewer_a, lead_a):
@@ -156,17 +161,19 @@ def test_edit_form_is_a_fragment_for_htmx_and_a_page_without(reviewer_a, lead_a)
 
 def test_inline_edit_saves_normalizes_and_audits(reviewer_a, lead_a):
     lead = lead_a["lead"]
-    response = reviewer_a.post(f"/leads/{lead.pk}/edit", _form(lead, phone="(212) 555-0100", title="VP Sales"),
+    response = reviewer_a.post(f"/leads/{lead.pk}/edit", _form(lead, phone="(212) 555-0100", title="CFO"),
                                HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Contact details saved." in html
-    assert '<td class="normalized" data-normalized="phone">+12125550100</td>' in html
+    assert '<span class="normalized" data-normalized="phone">+12125550100</span>' in html
     with schema_context("tenant_a"):
         lead.refresh_from_db()
         event = AuditEvent.objects.get(lead=lead, action="edited")
-    assert (lead.phone, lead.title) == ("(212) 555-0100", "VP Sales")
-    assert event.changes == {"phone": ["(415) 555-2671", "(212) 555-0100"], "title": ["", "VP Sales"]}
+    assert (lead.phone, lead.phone_key, lead.title) == ("+12125550100", "+12125550100", "CFO")
+    assert event.changes["phone"] == ["+14155552671", "+12125550100"]
+    assert event.changes["title"] == ["VP Sales", "CFO"]
+    assert lead.raw["phone"] == "415.555.2671"  # what was received stays as it was
     assert event.actor == f"user:{reviewer_a.user.username}"
 
 
