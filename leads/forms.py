@@ -80,7 +80,7 @@ class LeadContactForm(forms.Form):
             model_field = Lead._meta.get_field(field)
             widget = forms.EmailInput if field == "email" else forms.TextInput
             self.fields[field] = forms.CharField(
-                label=model_field.verbose_name.capitalize().replace("url", "URL"), required=False,
+                label="LinkedIn URL" if field == "linkedin_url" else model_field.verbose_name.capitalize(), required=False,
                 widget=widget(attrs={"autocomplete": "off"}),
             )
 

@@ -194,6 +194,10 @@ def _unmerge_service():
     return module.unmerge, getattr(module, "UnmergeError", ValueError)
 
 
+def _label(field: str) -> str:
+    return {"linkedin_url": "LinkedIn URL"}.get(field, Lead._meta.get_field(field).verbose_name.capitalize())
+
+
 def _yes(flag) -> bool:
     return flag is True
 
@@ -237,7 +241,7 @@ def _contact_rows(lead: Lead, form: LeadContactForm | None = None) -> list[dict]
     return [
         {
             "name": field,
-            "label": Lead._meta.get_field(field).verbose_name.capitalize().replace("url", "URL"),
+            "label": _label(field),
             "raw": raw.get(field, ""),
             "value": getattr(lead, field),
             "checks": checks[field],
@@ -263,8 +267,9 @@ def _detail_context(request, lead: Lead, form: LeadContactForm | None = None) ->
         "is_pending": lead.status == LeadStatus.PENDING_REVIEW,
         "review_form": ReviewForm(),
         "counts": selectors.status_counts(),
-        "derived": {"email key": lead.email_key, "phone key": lead.phone_key, "company key": lead.company_key,
-                    "LinkedIn key": lead.linkedin_key, "name key": lead.name_key},
+        "derived": {label: value for label, value in (
+            ("Email key", lead.email_key), ("Phone key", lead.phone_key), ("Company key", lead.company_key),
+            ("LinkedIn key", lead.linkedin_key), ("Name key", lead.name_key)) if value},
     }
 
 

@@ -43,6 +43,10 @@ def test_sign_in(page, server, reviewer):
     page.wait_for_url(f"{server}/")
     assert page.get_by_role("heading", name="Review queue").is_visible()
     assert "reviewer@e2e.test" in page.locator("header").inner_text()
+    # On a phone the page reflows: no sideways scrolling of the page itself.
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "queue-mobile")
 
 
 def test_approve_the_top_lead_with_the_keyboard(page, server, queue_leads):
