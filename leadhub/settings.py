@@ -220,6 +220,12 @@ STATIC_ROOT = DATA_DIR / "staticfiles"
 MEDIA_ROOT = DATA_DIR / "media"
 MEDIA_URL = "/media/"
 
+# --- Review pages: static files ---------------------------------------------------
+# gunicorn serves no files: WhiteNoise serves the collected static files (vendored htmx and
+# Chart.js, the pages' CSS/JS) from STATIC_ROOT, ahead of the tenant lookup.
+MIDDLEWARE.insert(MIDDLEWARE.index("django_tenants.middleware.main.TenantMainMiddleware"),
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
