@@ -1,5 +1,6 @@
 """LeadHub settings: one module, driven by environment variables (see README)."""
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -225,6 +226,9 @@ MEDIA_URL = "/media/"
 # Chart.js, the pages' CSS/JS) from STATIC_ROOT, ahead of the tenant lookup.
 MIDDLEWARE.insert(MIDDLEWARE.index("django_tenants.middleware.main.TenantMainMiddleware"),
                   "whitenoise.middleware.WhiteNoiseMiddleware")
+# Before collectstatic (development, tests) STATIC_ROOT does not exist; runserver and the
+# test servers serve static files themselves, so WhiteNoise's warning about it is noise.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
