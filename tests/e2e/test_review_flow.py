@@ -65,6 +65,18 @@ def test_approve_the_top_lead_with_the_keyboard(page, server, queue_leads):
     assert page.locator('.count[data-status="pending_review"]').inner_text() == "2"
 
 
+def test_new_leads_appear_without_a_reload(page, server, queue_leads):
+    sign_in(page, server)
+    page.evaluate("window.notReloaded = true")
+    with schema_context(SLUG):
+        arrived = make_lead(status=PENDING, score=99, email="arrived@delta.test", full_name="Ada Arrived")
+    # htmx polls the rows every 10 s; the new top lead and the new count show up in place
+    page.locator(f'#queue-rows tr[data-lead-id="{arrived.pk}"]').wait_for(timeout=20_000)
+    assert page.locator("#queue-rows tr").first.get_attribute("data-lead-id") == str(arrived.pk)
+    assert page.locator('.count[data-status="pending_review"]').inner_text() == "4"
+    assert page.evaluate("window.notReloaded") is True
+
+
 def test_bulk_reject_two_leads(page, server, queue_leads):
     sign_in(page, server)
     page.get_by_label(f"Select lead {queue_leads['second'].pk}").check()
