@@ -49,11 +49,11 @@ def e2e_tenant(django_db_setup, django_db_blocker):
 def server(e2e_tenant, django_db_blocker):
     from pytest_django.live_server_helper import LiveServer
 
+    # ALLOWED_HOSTS already holds ".localhost"; the server listens on the loopback address
+    # that Chromium resolves *.localhost to.
     with django_db_blocker.unblock():
         live = LiveServer("127.0.0.1")
-        live._live_server_modified_settings.enable()
     yield f"http://{HOST}:{live.thread.port}"
-    live._live_server_modified_settings.disable()
     live.stop()
 
 
@@ -100,15 +100,12 @@ def page(browser):
 @pytest.fixture
 def reviewer(e2e_tenant):
     """A reviewer of the e2e tenant, and an empty queue to fill."""
-    from django.core.cache import cache
-
     from leads.models import AuditEvent, Lead
     from tests.factories import make_user
 
     with schema_context(SLUG):
         AuditEvent.objects.all().delete()
         Lead.objects.all().delete()
-        cache.clear()
         from django.contrib.auth import get_user_model
 
         get_user_model().objects.filter(email="reviewer@e2e.test").delete()
