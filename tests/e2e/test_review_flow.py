@@ -82,6 +82,9 @@ def test_bulk_reject_two_leads(page, server, queue_leads):
     page.get_by_label(f"Select lead {queue_leads['second'].pk}").check()
     page.get_by_label(f"Select lead {queue_leads['third'].pk}").check()
     page.get_by_label("Note for the decision").fill("bought list")
+    page.get_by_label("Note for the decision").press("Enter")  # must not submit anything
+    page.wait_for_timeout(300)
+    assert _status(queue_leads["second"]) == PENDING
     shot(page, "queue-bulk")
     page.get_by_role("button", name="Reject selected").click()
     page.get_by_text("Rejected 2 leads.").wait_for()
