@@ -5,7 +5,7 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from leads.models import LeadStatus
-from tests.factories import make_lead, make_user
+from tests.factories import make_lead
 
 PAGES = ["/", "/analytics/", "/queue/rows", "/analytics/sources.csv"]
 
