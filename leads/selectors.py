@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus
 
@@ -106,43 +106,40 @@ def lead_audit_history(*, lead: Lead, limit: int = 200) -> list[AuditEvent]:
 
 # --- Analytics ----------------------------------------------------------------
 
-def leads_per_day_by_source(*, date_from: dt.date, date_to: dt.date) -> list[dict]:
-    """[{day, source, leads}] ordered by day then source."""
-    return list(
-        Lead.objects.filter(_created_range(date_from, date_to))
-        .annotate(day=TruncDate("created_at"))
-        .order_by()
-        .values("day", "source")
-        .annotate(leads=Count("*"))
-        .order_by("day", "source")
-    )
-
-
 SCORE_BUCKETS = 10
 
-# One scan of the leads in the range into small (source, status, bucket, invalid) groups,
-# then every table of the page from those groups with GROUPING SETS: the FILTERed sums run
-# over a few hundred group rows instead of every lead.
-_BREAKDOWN_SQL = """
-WITH g AS (
-    SELECT source, status,
+# One index-only scan of the leads in the range, hashed at once into two sets of groups:
+# (day, source) for the daily chart, and small (source, status, bucket, invalid) groups.
+# The per-source table, the funnel and the score distribution then come from those few
+# hundred groups with GROUPING SETS, so the FILTERed sums never run per lead.
+_ANALYTICS_SQL = """
+WITH leads AS (
+    SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, source, status, score,
            -- LEAST/GREATEST skip NULLs: keep unscored leads out of every bucket explicitly
            CASE WHEN score IS NOT NULL
                 THEN GREATEST(LEAST(width_bucket(score, 0, 100, %(buckets)s), %(buckets)s), 1) END AS bucket,
-           verification_status = 'invalid' AS invalid,
-           count(*) AS n, sum(score) AS score_sum, count(score) AS scored
+           verification_status = 'invalid' AS invalid
     FROM {table}
     WHERE created_at >= %(start)s AND created_at < %(end)s
-    GROUP BY 1, 2, 3, 4
+), g AS (
+    SELECT grouping(day) = 0 AS daily, day, source, status, bucket, invalid,
+           count(*) AS n, sum(score) AS score_sum, count(score) AS scored
+    FROM leads
+    GROUP BY GROUPING SETS ((day, source), (source, status, bucket, invalid))
 )
-SELECT grouping(source) = 0 AS by_source, grouping(status) = 0 AS by_status, source, status, bucket,
-       sum(n)::int AS leads,
-       round(sum(score_sum)::numeric / nullif(sum(scored), 0), 1)::float AS avg_score,
-       coalesce(sum(n) FILTER (WHERE status = ANY(%(approved)s)), 0)::int AS approved,
-       coalesce(sum(n) FILTER (WHERE status = ANY(%(reviewed)s)), 0)::int AS reviewed,
-       coalesce(sum(n) FILTER (WHERE status = %(duplicate)s), 0)::int AS duplicates,
-       coalesce(sum(n) FILTER (WHERE invalid), 0)::int AS invalid_emails
-FROM g
+SELECT 'daily' AS kind, day, source, NULL AS status, NULL::int AS bucket, n::int AS leads,
+       NULL::float AS avg_score, 0 AS approved, 0 AS reviewed, 0 AS duplicates, 0 AS invalid_emails
+FROM g WHERE daily
+UNION ALL
+SELECT CASE WHEN grouping(source) = 0 THEN 'source' WHEN grouping(status) = 0 THEN 'status' ELSE 'bucket' END,
+       NULL, source, status, bucket,
+       sum(n)::int,
+       round(sum(score_sum)::numeric / nullif(sum(scored), 0), 1)::float,
+       coalesce(sum(n) FILTER (WHERE status = ANY(%(approved)s)), 0)::int,
+       coalesce(sum(n) FILTER (WHERE status = ANY(%(reviewed)s)), 0)::int,
+       coalesce(sum(n) FILTER (WHERE status = %(duplicate)s), 0)::int,
+       coalesce(sum(n) FILTER (WHERE invalid), 0)::int
+FROM g WHERE NOT daily
 GROUP BY GROUPING SETS ((source), (status), (bucket))
 """
 
@@ -151,40 +148,44 @@ def _rate_value(part: int, whole: int) -> float | None:
     return None if not whole else round(part * 100.0 / whole, 1)
 
 
-def analytics_breakdown(*, date_from: dt.date, date_to: dt.date) -> dict[str, list[dict]]:
-    """Per-source table, funnel and score distribution of the leads created in the range,
-    from one aggregated query.
+def analytics(*, date_from: dt.date, date_to: dt.date) -> dict[str, list[dict]]:
+    """Every table of the analytics page for the leads created in the range, from one query.
 
+    - ``daily``: [{day, source, leads}] ordered by day then source (days in the current
+      time zone);
     - ``sources``: [{source, leads, avg_score, approval_rate, duplicate_rate,
       invalid_email_rate}], most leads first; approval rate is approved (or exported) of the
-      reviewed leads, the other rates are of all leads, in percent (None when undefined).
-    - ``funnel``: [{status, label, leads}] in life-cycle order, zeros included.
+      reviewed leads, the other rates are of all leads, in percent (None when undefined);
+    - ``funnel``: [{status, label, leads}] in life-cycle order, zeros included;
     - ``scores``: [{bucket, label, leads}] for ten buckets of 10 points (0-9 ... 90-100);
       a score below 0 counts in the first bucket, 100 in the last; unscored leads are left out.
     """
     params = {
-        "buckets": SCORE_BUCKETS, "start": _day_start(date_from), "end": _day_start(date_to + dt.timedelta(days=1)),
+        "tz": timezone.get_current_timezone_name(), "buckets": SCORE_BUCKETS,
+        "start": _day_start(date_from), "end": _day_start(date_to + dt.timedelta(days=1)),
         "approved": [str(s) for s in APPROVED_STATUSES], "reviewed": [str(s) for s in REVIEWED_STATUSES],
         "duplicate": str(LeadStatus.DUPLICATE),
     }
     with connection.cursor() as cursor:
-        cursor.execute(_BREAKDOWN_SQL.format(table=connection.ops.quote_name(Lead._meta.db_table)), params)
+        cursor.execute(_ANALYTICS_SQL.format(table=connection.ops.quote_name(Lead._meta.db_table)), params)
         columns = [c.name for c in cursor.description]
         rows = [dict(zip(columns, values)) for values in cursor.fetchall()]
 
+    daily = sorted(({"day": r["day"], "source": r["source"], "leads": r["leads"]} for r in rows if r["kind"] == "daily"),
+                   key=lambda r: (r["day"], r["source"]))
     sources = sorted(
         ({"source": r["source"], "leads": r["leads"], "avg_score": r["avg_score"],
           "approval_rate": _rate_value(r["approved"], r["reviewed"]),
           "duplicate_rate": _rate_value(r["duplicates"], r["leads"]),
           "invalid_email_rate": _rate_value(r["invalid_emails"], r["leads"])}
-         for r in rows if r["by_source"]),
+         for r in rows if r["kind"] == "source"),
         key=lambda r: (-r["leads"], r["source"]),
     )
-    by_status = {r["status"]: r["leads"] for r in rows if r["by_status"]}
-    by_bucket = {r["bucket"]: r["leads"] for r in rows
-                 if not r["by_source"] and not r["by_status"] and r["bucket"] is not None}
+    by_status = {r["status"]: r["leads"] for r in rows if r["kind"] == "status"}
+    by_bucket = {r["bucket"]: r["leads"] for r in rows if r["kind"] == "bucket" and r["bucket"] is not None}
     width = 100 // SCORE_BUCKETS
     return {
+        "daily": daily,
         "sources": sources,
         "funnel": [{"status": s.value, "label": s.label, "leads": by_status.get(s.value, 0)} for s in STATUS_ORDER],
         "scores": [

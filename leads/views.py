@@ -358,11 +358,7 @@ def lead_unmerge(request, lead_id: int, duplicate_id: int):
 
 def _analytics_data(form: DateRangeForm) -> dict:
     span = {"date_from": form.cleaned_data["date_from"], "date_to": form.cleaned_data["date_to"]}
-    return {
-        "daily": selectors.leads_per_day_by_source(**span),
-        **selectors.analytics_breakdown(**span),
-        **span,
-    }
+    return {**selectors.analytics(**span), **span}
 
 
 def _daily_chart(daily: list[dict], date_from, date_to) -> dict:
