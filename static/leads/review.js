@@ -46,7 +46,7 @@
       button = current.querySelector('button[data-action="' + (key === "a" ? "approve" : "reject") + '"]');
       if (button) button.click();
     } else if (key === "e") {
-      window.location.href = current.dataset.editUrl;
+      if (current.dataset.editUrl) window.location.href = current.dataset.editUrl;
     } else if (key === "x") {
       var box = current.querySelector("input[name=ids]");
       if (box) box.checked = !box.checked;

@@ -63,6 +63,11 @@ def test_approve_the_top_lead_with_the_keyboard(page, server, queue_leads):
     # the approved lead left the queue; the next one is now on top
     assert page.locator("#queue-rows tr").first.get_attribute("data-lead-id") == str(queue_leads["second"].pk)
     assert page.locator('.count[data-status="pending_review"]').inner_text() == "2"
+    # e opens the current lead's contact form
+    page.keyboard.press("j")
+    page.keyboard.press("e")
+    page.wait_for_url(f"{server}/leads/{queue_leads['second'].pk}/edit")
+    assert page.get_by_label("Phone", exact=True).is_visible()
 
 
 def test_new_leads_appear_without_a_reload(page, server, queue_leads):
