@@ -1,5 +1,6 @@
 """LeadHub settings: one module, driven by environment variables (see README)."""
 import os
+import warnings
 from pathlib import Path
 
 import dj_database_url
@@ -317,6 +318,15 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024  # larger uploads are spooled to a
 # --- Settings, roles and branding ----------------------------------------------
 # Largest logo a tenant may upload (bytes).
 BRANDING_LOGO_MAX_BYTES = envint("BRANDING_LOGO_MAX_BYTES", 512 * 1024)
+
+# --- Review pages: static files ---------------------------------------------------
+# gunicorn serves no files: WhiteNoise serves the collected static files (vendored htmx and
+# Chart.js, the pages' CSS/JS) from STATIC_ROOT, ahead of the tenant lookup.
+MIDDLEWARE.insert(MIDDLEWARE.index("django_tenants.middleware.main.TenantMainMiddleware"),
+                  "whitenoise.middleware.WhiteNoiseMiddleware")
+# Before collectstatic (development, tests) STATIC_ROOT does not exist; runserver and the
+# test servers serve static files themselves, so WhiteNoise's warning about it is noise.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 
 # --- Security in production mode ---------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,8 +1,6 @@
 from django.urls import include, path
 
-from leads import views
-
 urlpatterns = [
     path("", include("leads.branding_urls")),
-    path("", views.home, name="home"),
+    path("", include("leads.page_urls")),
 ]

@@ -104,3 +104,29 @@ def key_a(tenant_a):
 @pytest.fixture
 def keyapi_a(key_a):
     return Api(HOSTS["tenant_a"], f"Api-Key {key_a}")
+
+
+# --- Review pages: signed-in page clients of tenant A with each role ---------------------------
+
+def _signed_in(role: str) -> Client:
+    with schema_context("tenant_a"):
+        user = make_user(role)
+        client = Client(HTTP_HOST="a.localhost")
+        client.force_login(user)
+    client.user = user
+    return client
+
+
+@pytest.fixture
+def page_reviewer(tenant_a):
+    return _signed_in("reviewer")
+
+
+@pytest.fixture
+def page_viewer(tenant_a):
+    return _signed_in("viewer")
+
+
+@pytest.fixture
+def page_admin(tenant_a):
+    return _signed_in("admin")
