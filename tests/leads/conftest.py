@@ -41,7 +41,7 @@ class Api:
 
 
 @pytest.fixture
-def fresh_throttles(settings):
+def fresh_throttles(settings, db):
     """Rate limits high enough not to interfere, and no counts left by earlier tests."""
     settings.LEADHUB_THROTTLE_RATES = {"api_key": "10000/min", "user": "10000/min", "login": "10000/min",
                                        "login_email": "10000/min"}

@@ -241,3 +241,19 @@ def test_email_rules_match_djangos_validator(email, valid):
     except ValidationError:
         django_says = False
     assert is_valid_email(email) is valid is django_says
+
+
+def test_idempotency_keys_expire_after_a_day(api_a):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from leads.models import IdempotentRequest
+
+    payload = {"source": "old-key", "leads": [lead(90, external_id="ok-1")]}
+    api_a.post(URL, payload, headers={"HTTP_IDEMPOTENCY_KEY": "old"})
+    with schema_context("tenant_a"):
+        IdempotentRequest.objects.filter(key="old").update(created_at=timezone.now() - timedelta(hours=25))
+    again = api_a.post(URL, payload, headers={"HTTP_IDEMPOTENCY_KEY": "old"})
+    assert "Idempotent-Replayed" not in again
+    assert again.json()["rows"][0]["outcome"] == "updated"  # external_id still prevents a duplicate
