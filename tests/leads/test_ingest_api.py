@@ -228,6 +228,9 @@ def test_read_only_api_key_cannot_ingest_but_can_read(tenant_a):
 @pytest.mark.parametrize("email, valid", [
     ("a@b.co", True), ("first.last+tag@sub.example.com", True), ("user@bücher.de", True), ("x@[127.0.0.1]", True),
     ("no-at-sign", False), ("a@b", False), ("two@@at.com", False), ("sp ace@x.com", False), ("a@-bad-.com", False),
+    ("a..b@x.com", False), (".a@x.com", False), ("a.@x.com", False), ("a@x..com", False), ("a@x.c", False),
+    ("a@x.com.", False), ("o'brien@x.ie", True), ("a%b@x.com", True), ("a@x-y.co.uk", True), ("a@x.123", False),
+    ('"quoted"@x.com', True), ('"quoted name"@x.com', False), ("a@localhost", True), ("A_B-C+D@X.COM", True),
 ])
 def test_email_rules_match_djangos_validator(email, valid):
     from django.core.exceptions import ValidationError
