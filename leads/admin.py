@@ -1,8 +1,6 @@
 from django.contrib import admin
 
-from rest_framework_api_key.admin import APIKeyModelAdmin
-
-from leads.models import ApiKey, AuditEvent, ImportBatch, Lead, TenantSettings
+from leads.models import AuditEvent, ImportBatch, Lead, TenantSettings
 
 
 @admin.register(Lead)
@@ -39,19 +37,3 @@ class AuditEventAdmin(admin.ModelAdmin):
 @admin.register(TenantSettings)
 class TenantSettingsAdmin(admin.ModelAdmin):
     list_display = ("__str__", "default_region", "product_name", "updated_at")
-
-
-@admin.register(ApiKey)
-class ApiKeyAdmin(APIKeyModelAdmin):
-    """Creating a key here shows it once in a message, like create_api_key prints it once."""
-
-    list_display = (*APIKeyModelAdmin.list_display, "scopes", "last_used_at")
-    exclude = ("created_by",)
-
-    def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "last_used_at")
-
-    def save_model(self, request, obj, form=None, change=False):
-        if not obj.pk:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
