@@ -165,4 +165,3 @@ def test_create_api_key_command_prints_the_key_alone_on_the_last_line(tenant_a):
 def test_create_api_key_refuses_bad_options(tenant_a, options, message):
     with pytest.raises(CommandError, match=message):
         call_command("create_api_key", **options, stdout=io.StringIO())
-
