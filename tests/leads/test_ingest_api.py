@@ -2,7 +2,7 @@
 import pytest
 from django_tenants.utils import schema_context
 
-from leads.models import AuditEvent, ImportBatch, ImportRowError, Lead, LeadStatus
+from leads.models import AuditEvent, ImportBatch, ImportRowError, Lead
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.usefixtures("fresh_throttles")
