@@ -4,14 +4,18 @@ The first answer is saved in the same transaction as the writes it reports, and 
 advisory lock makes a concurrent retry wait for the first attempt to finish.
 """
 import hashlib
+from datetime import timedelta
 
 from django.db import connection, transaction
+from django.utils import timezone
 from rest_framework.response import Response
 
 from leads.api.errors import error_response
 from leads.models import IdempotentRequest
 
 HEADER = "Idempotency-Key"
+# How long a first answer is kept for replay (retries come within minutes, not days).
+RETENTION = timedelta(hours=24)
 
 
 def principal_of(request) -> str:
@@ -34,6 +38,7 @@ def run_idempotent(request, handler) -> Response:
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"idem:{principal}:{key}"])
+        IdempotentRequest.objects.filter(principal=principal, created_at__lt=timezone.now() - RETENTION).delete()
         previous = IdempotentRequest.objects.filter(principal=principal, key=key).first()
         if previous is not None:
             if previous.request_hash != digest or previous.path != request.path:

@@ -57,14 +57,9 @@ class LeadEditSerializer(serializers.Serializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for name in CONTACT_FIELDS:
-            model_field = Lead._meta.get_field(name)
-            extra = {}
-            if name == "email":
-                self.fields[name] = serializers.EmailField(required=False, allow_blank=True,
-                                                           max_length=model_field.max_length)
-                continue
-            self.fields[name] = serializers.CharField(required=False, allow_blank=True,
-                                                      max_length=model_field.max_length, **extra)
+            max_length = Lead._meta.get_field(name).max_length
+            field_class = serializers.EmailField if name == "email" else serializers.CharField
+            self.fields[name] = field_class(required=False, allow_blank=True, max_length=max_length)
 
     def to_internal_value(self, data):
         if not isinstance(data, dict):

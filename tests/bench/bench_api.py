@@ -31,10 +31,11 @@ def _free_port() -> int:
 
 
 def _lead(run: int, i: int) -> dict:
+    """A distinct person per (run, i): no email or phone repeats, so nothing is a duplicate."""
     return {
         "external_id": f"r{run}-{i}", "email": f"person{i}.r{run}@company{i % 700}.com", "first_name": "Alex",
         "last_name": f"Example{i}", "company": f"Company {i % 700} Inc.", "title": "Head of Sales",
-        "phone": f"+1 415 555 {i % 10000:04d}", "website": f"https://company{i % 700}.com", "city": "Austin",
+        "phone": f"+1 415 {200 + run % 700:03d} {i:04d}", "website": f"https://company{i % 700}.com", "city": "Austin",
         "country": "US", "utm_campaign": "spring",
     }
 
@@ -46,7 +47,7 @@ def _write_csv(path: Path, rows: int) -> None:
                          "Website", "City", "Country", "Lead Source Detail"])
         for i in range(rows):
             writer.writerow([f"csv{i}@firm{i % 5000}.com", "Sam", f"Sample{i}", f"Firm {i % 5000} LLC",
-                             "Marketing Manager", f"+44 20 7946 {i % 10000:04d}", f"firm{i % 5000}.com", "London",
+                             "Marketing Manager", f"+44 20 {70_000_000 + i}", f"firm{i % 5000}.com", "London",
                              "UK", "webinar"])
 
 
@@ -87,7 +88,7 @@ def run(n: int) -> dict:
         base = f"http://127.0.0.1:{port}/api/v1"
         try:
             for warm in range(2):  # both workers load code and open their connection
-                session.post(f"{base}/leads/batch", json={"source": "warm", "leads": [_lead(-1 - warm, 0)]})
+                session.post(f"{base}/leads/batch", json={"source": "warm", "leads": [_lead(900 + warm, 0)]})
             times = []
             for run_no in range(BATCH_RUNS):
                 payload = {"source": "bench", "leads": [_lead(run_no, i) for i in range(1000)]}

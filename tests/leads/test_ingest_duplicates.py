@@ -62,3 +62,33 @@ def test_resending_a_lead_with_its_external_id_does_not_make_it_its_own_duplicat
     first = api_a.post("/api/v1/leads/batch", payload).json()["rows"][0]
     second = api_a.post("/api/v1/leads/batch", payload).json()["rows"][0]
     assert (first["outcome"], second["outcome"], second["id"]) == ("created", "updated", first["id"])
+
+
+def _pipeline_deduplicates() -> bool:
+    """Whether the real prepare_incoming marks exact duplicates (not on every branch yet)."""
+    from processing.pipeline import prepare_incoming
+
+    first, second = Lead(email="probe@dedupe.test"), Lead(email="probe@dedupe.test")
+    prepare_incoming([first, second])
+    return second.status == LeadStatus.DUPLICATE
+
+
+def test_real_pipeline_duplicates_are_reported_with_the_survivor(api_a):
+    """The same behaviour through the real inline stage, with nothing replaced."""
+    with schema_context("tenant_a"):
+        if not _pipeline_deduplicates():
+            pytest.skip("processing.pipeline.prepare_incoming does not deduplicate on this branch yet")
+    first = api_a.post("/api/v1/leads/batch", {"source": "real", "leads": [{"email": "Real.Person@Example.com"}]})
+    survivor = first.json()["rows"][0]["id"]
+    response = api_a.post("/api/v1/leads/batch", {"source": "real", "leads": [
+        {"email": "real.person@example.com", "company": "Again"},
+        {"email": "other.person@example.com"},
+        {"email": "OTHER.person@example.com"},
+    ]})
+    assert response.status_code == 200, response.content
+    rows = response.json()["rows"]
+    assert [r["outcome"] for r in rows] == ["duplicate", "created", "duplicate"]
+    assert rows[0]["duplicate_of"] == survivor
+    assert rows[2]["duplicate_of"] == rows[1]["id"]
+    with schema_context("tenant_a"):
+        assert Lead.objects.get(pk=rows[2]["id"]).duplicate_of_id == rows[1]["id"]
