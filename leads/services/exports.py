@@ -252,6 +252,14 @@ def _lock_destination(export: Export) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:export:{export.destination}"])
 
 
+def _without_jit() -> None:
+    """Until the current transaction ends, PostgreSQL compiles no query to machine code.
+    Export statements read each lead once, in one pass: JIT compilation of such a
+    statement costs more than it saves (about 1 s of 1.3 s choosing 100,000 leads)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
 def _candidates(export: Export) -> QuerySet:
     """The filtered leads, each with why it must be skipped (NULL: send it)."""
     skip_when = [When(suppressed_q(), then=Value("on the do-not-contact list"))]
@@ -292,6 +300,7 @@ def _run_file(export: Export) -> None:
     try:
         with transaction.atomic():
             _lock_destination(export)
+            _without_jit()
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text) ON COMMIT DROP")
             _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
@@ -353,6 +362,7 @@ def _run_push(export: Export, *, clock, session) -> None:
     destination = build_destination(export, leads=Lead.objects.none(), clock=clock, session=session)
     try:
         with transaction.atomic():
+            _without_jit()
             ExportCandidate.objects.filter(export=export).delete()  # left by a run whose worker died
             _freeze(export, target=candidate_table, columns="export_id, lead_id, skip_reason",
                     select=f"{int(export.pk)}, sub.pk, sub.skip_reason")
