@@ -102,3 +102,16 @@ def test_custom_values_python_writes_differently_from_json_are_still_right(in_te
                                      default="dflt")
     make_lead(status="approved", custom_fields=value)
     assert _exported_file(format="csv", template="obj").decode().splitlines() == ["obj", expected]
+
+
+def test_a_column_without_an_sql_version_falls_back_to_python_cells(in_tenant_a, media_root, monkeypatch):
+    from leads.exports import csvfile
+
+    _leads()
+    rows = list(Lead.objects.order_by("pk").values(*READ_FIELDS))
+    keys = sorted({key for row in rows for key in row["custom_fields"]})
+    expected = _python_file(instantly_csv(custom_keys=keys), rows)
+    monkeypatch.setattr(csvfile, "value_sql", lambda name: None)
+    assert instantly_csv(custom_keys=keys).select_sql(lead_table="leads_lead", ids_sql="SELECT 1") is None
+
+    assert _exported_file(format="instantly_csv") == expected
