@@ -337,8 +337,8 @@ def _write_file(destination: Destination, leads: QuerySet, *, ids_sql: str) -> N
     chunk_size = settings.EXPORT_CHUNK_SIZE
     select = destination.select_sql(lead_table=Lead._meta.db_table, ids_sql=ids_sql)
     if select is not None:
-        # A named (server-side) cursor of the transaction's own connection.
-        with connection.connection.cursor(name="export_rows") as cursor:
+        # A server-side cursor (django-tenants sets the tenant's search_path on it).
+        with connection.chunked_cursor() as cursor:
             cursor.execute(*select)
             while rows := cursor.fetchmany(chunk_size):
                 destination.send(rows)
