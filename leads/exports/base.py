@@ -41,6 +41,11 @@ class Destination:
     def send(self, rows: list[dict]) -> ChunkResult:
         raise NotImplementedError
 
+    def select_sql(self, *, lead_table: str, ids_sql: str) -> tuple[str, list] | None:
+        """(SQL, params) yielding rows ``send`` takes instead of lead dicts, made by the
+        database; None (the default) when the destination needs lead dicts."""
+        return None
+
     def close(self, *, success: bool) -> None:
         """Called once at the end, also after a failure."""
 

@@ -116,7 +116,8 @@ class Lead(models.Model):
             models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx"),
             models.Index(fields=["created_at"], name="lead_created_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
-            models.Index(fields=["batch"], name="lead_batch_idx"),
+            # No index on batch here: the foreign key has its own, and a second copy
+            # made every lead write (e.g. marking 100,000 leads exported) pay twice.
             models.Index(fields=["email_key"], name="lead_email_key_idx"),
             models.Index(fields=["phone_key"], name="lead_phone_key_idx", condition=~Q(phone_key="")),
             models.Index(fields=["linkedin_key"], name="lead_linkedin_key_idx", condition=~Q(linkedin_key="")),

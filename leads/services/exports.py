@@ -252,6 +252,14 @@ def _lock_destination(export: Export) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{connection.schema_name}:export:{export.destination}"])
 
 
+def _without_jit() -> None:
+    """Until the current transaction ends, PostgreSQL compiles no query to machine code.
+    Export statements read each lead once, in one pass: JIT compilation of such a
+    statement costs more than it saves (about 1 s of 1.3 s choosing 100,000 leads)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+
+
 def _candidates(export: Export) -> QuerySet:
     """The filtered leads, each with why it must be skipped (NULL: send it)."""
     skip_when = [When(suppressed_q(), then=Value("on the do-not-contact list"))]
@@ -292,6 +300,7 @@ def _run_file(export: Export) -> None:
     try:
         with transaction.atomic():
             _lock_destination(export)
+            _without_jit()
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text) ON COMMIT DROP")
             _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
@@ -302,19 +311,13 @@ def _run_file(export: Export) -> None:
                 pk__in=RawSQL(f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL", ())).order_by("pk")
             destination = build_destination(export, leads=leads)
             destination.open()
-            chunk: list[dict] = []
-            chunk_size = settings.EXPORT_CHUNK_SIZE
-            for row in leads.values(*destination.fields).iterator(chunk_size=chunk_size):
-                chunk.append(row)
-                if len(chunk) >= chunk_size:
-                    destination.send(chunk)
-                    chunk = []
-            if chunk:
-                destination.send(chunk)
+            _write_file(destination, leads, ids_sql=f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL")
             destination.close(success=True)
             _store_file(export, destination.path)
             with connection.cursor() as cursor:
-                sent = _mark_sent(cursor, export, now=timezone.now(), params=[],
+                # Not forced: the frozen set holds no lead already sent here, and the
+                # destination lock keeps it so until commit.
+                sent = _mark_sent(cursor, export, now=timezone.now(), params=[], fresh=not export.force,
                                   source=f"SELECT id, '' AS remote_id FROM pg_temp.{table} WHERE skip_reason IS NULL")
             _add_counts(export, sent=sent)
     finally:
@@ -323,6 +326,31 @@ def _run_file(export: Export) -> None:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(destination.path)
     _finish(export, status=Export.Status.DONE)
+
+
+def _write_file(destination: Destination, leads: QuerySet, *, ids_sql: str) -> None:
+    """Pass the leads to the file destination in chunks of EXPORT_CHUNK_SIZE, in id order.
+
+    When every column has an SQL version, the database makes the finished cells and
+    the rows come as tuples from a server-side cursor straight into csv.writer: no
+    per-lead Python work, constant memory. Otherwise lead dicts, formatted in Python."""
+    chunk_size = settings.EXPORT_CHUNK_SIZE
+    select = destination.select_sql(lead_table=Lead._meta.db_table, ids_sql=ids_sql)
+    if select is not None:
+        # A server-side cursor (django-tenants sets the tenant's search_path on it).
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(*select)
+            while rows := cursor.fetchmany(chunk_size):
+                destination.send(rows)
+        return
+    chunk: list[dict] = []
+    for row in leads.values(*destination.fields).iterator(chunk_size=chunk_size):
+        chunk.append(row)
+        if len(chunk) >= chunk_size:
+            destination.send(chunk)
+            chunk = []
+    if chunk:
+        destination.send(chunk)
 
 
 def _run_push(export: Export, *, clock, session) -> None:
@@ -334,6 +362,7 @@ def _run_push(export: Export, *, clock, session) -> None:
     destination = build_destination(export, leads=Lead.objects.none(), clock=clock, session=session)
     try:
         with transaction.atomic():
+            _without_jit()
             ExportCandidate.objects.filter(export=export).delete()  # left by a run whose worker died
             _freeze(export, target=candidate_table, columns="export_id, lead_id, skip_reason",
                     select=f"{int(export.pk)}, sub.pk, sub.skip_reason")
@@ -427,16 +456,20 @@ def _record(export: Export, result: ChunkResult, details: dict[str, int], *, row
         _add_counts(export, sent=len(result.sent), skipped=len(result.skipped), failed=len(result.failed))
 
 
-def _mark_sent(cursor, export: Export, *, now, source: str, params: list) -> int:
+def _mark_sent(cursor, export: Export, *, now, source: str, params: list, fresh: bool = False) -> int:
     """Record the leads of ``source`` (SQL yielding ``id, remote_id``) as sent: delivery
     upserted, approved -> exported with an audit event, exported_at and destination set.
-    Three statements, whatever the number of leads. Returns how many."""
+    Three statements, whatever the number of leads. Returns how many.
+
+    ``fresh``: the caller guarantees none of them has a delivery to this destination
+    yet, so a plain INSERT does (a speculative ON CONFLICT insert costs more per row)."""
     lead_table, audit_table, delivery_table = Lead._meta.db_table, AuditEvent._meta.db_table, LeadDelivery._meta.db_table
+    upsert = "" if fresh else (
+        "ON CONFLICT (lead_id, destination) DO UPDATE SET export_id = EXCLUDED.export_id, "
+        "remote_id = EXCLUDED.remote_id, delivered_at = EXCLUDED.delivered_at")
     cursor.execute(
         f"INSERT INTO {delivery_table} (lead_id, destination, export_id, remote_id, delivered_at) "
-        f"SELECT src.id, %s, %s, src.remote_id, %s FROM ({source}) AS src "
-        f"ON CONFLICT (lead_id, destination) DO UPDATE SET export_id = EXCLUDED.export_id, "
-        f"remote_id = EXCLUDED.remote_id, delivered_at = EXCLUDED.delivered_at",
+        f"SELECT src.id, %s, %s, src.remote_id, %s FROM ({source}) AS src {upsert}",
         [export.destination, export.pk, now, *params],
     )
     count = cursor.rowcount
