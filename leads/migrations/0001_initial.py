@@ -243,10 +243,10 @@ class Migration(migrations.Migration):
                 ('export_destination', models.CharField(blank=True, default='', max_length=200)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
-                ('batch', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='leads.importbatch')),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='duplicates', to='leads.lead')),
-                ('possible_duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='possible_duplicates', to='leads.lead')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('batch', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='leads', to='leads.importbatch')),
+                ('duplicate_of', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='duplicates', to='leads.lead')),
+                ('possible_duplicate_of', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='possible_duplicates', to='leads.lead')),
+                ('reviewed_by', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
             ],
             options={
                 'ordering': ['-id'],
@@ -265,8 +265,8 @@ class Migration(migrations.Migration):
                 ('changes', models.JSONField(blank=True, default=dict, help_text='{field: [before, after]}')),
                 ('note', models.TextField(blank=True, default='')),
                 ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('lead', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='leads.lead')),
+                ('user', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('lead', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='events', to='leads.lead')),
             ],
             options={
                 'ordering': ['-created_at', '-id'],
@@ -330,15 +330,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['status', '-score'], name='lead_status_score_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='lead',
             index=models.Index(fields=['status', 'next_attempt_at'], name='lead_status_next_idx'),
-        ),
-        migrations.AddIndex(
-            model_name='lead',
-            index=models.Index(fields=['created_at'], name='lead_created_idx'),
         ),
         migrations.AddIndex(
             model_name='lead',
@@ -346,7 +338,23 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['email_key'], name='lead_email_key_idx'),
+            index=models.Index(condition=models.Q(('batch__isnull', False)), fields=['batch'], name='lead_batch_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('duplicate_of__isnull', False)), fields=['duplicate_of'], name='lead_duplicate_of_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('possible_duplicate_of__isnull', False)), fields=['possible_duplicate_of'], name='lead_possible_dup_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('reviewed_by__isnull', False)), fields=['reviewed_by'], name='lead_reviewed_by_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='lead',
+            index=models.Index(condition=models.Q(('email_key', ''), _negated=True), fields=['email_key'], name='lead_email_key_idx'),
         ),
         migrations.AddIndex(
             model_name='lead',
@@ -387,6 +395,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='auditevent',
             index=models.Index(fields=['lead', 'created_at'], name='audit_lead_idx'),
+        ),
+        migrations.AddIndex(
+            model_name='auditevent',
+            index=models.Index(condition=models.Q(('user__isnull', False)), fields=['user'], name='audit_user_idx'),
         ),
         migrations.AddIndex(
             model_name='auditevent',

@@ -5,12 +5,13 @@ from django.db import models
 class AuditEvent(models.Model):
     """Who did what, when: lead transitions and edits, reviews, merges, settings, keys, exports."""
 
-    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
+    # audit_lead_idx (lead, created_at) serves the foreign key too
+    lead = models.ForeignKey("leads.Lead", null=True, blank=True, on_delete=models.SET_NULL, related_name="events", db_index=False)
     object_type = models.CharField(max_length=50, default="lead")
     object_id = models.CharField(max_length=64, blank=True, default="")
     action = models.CharField(max_length=50)
     actor = models.CharField(max_length=150, help_text="user:<email>, api_key:<prefix>, pipeline, system")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     from_status = models.CharField(max_length=20, blank=True, default="")
     to_status = models.CharField(max_length=20, blank=True, default="")
     changes = models.JSONField(default=dict, blank=True, help_text="{field: [before, after]}")
@@ -21,6 +22,7 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["lead", "created_at"], name="audit_lead_idx"),
+            models.Index(fields=["user"], name="audit_user_idx", condition=models.Q(user__isnull=False)),
             models.Index(fields=["object_type", "object_id"], name="audit_object_idx"),
             models.Index(fields=["action", "created_at"], name="audit_action_idx"),
         ]

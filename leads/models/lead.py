@@ -32,7 +32,7 @@ class Lead(models.Model):
     raw = models.JSONField(default=dict)
     source = models.CharField(max_length=100, default="api")
     external_id = models.CharField(max_length=255, blank=True, default="")
-    batch = models.ForeignKey("leads.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads")
+    batch = models.ForeignKey("leads.ImportBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="leads", db_index=False)
 
     # Editable contact fields.
     email = models.CharField(max_length=320, blank=True, default="")
@@ -67,8 +67,8 @@ class Lead(models.Model):
     # Life cycle.
     status = models.CharField(max_length=20, choices=LeadStatus.choices, default=LeadStatus.NEW)
     status_changed_at = models.DateTimeField(auto_now_add=True)
-    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates")
-    possible_duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates")
+    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates", db_index=False)
+    possible_duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="possible_duplicates", db_index=False)
     merge_history = models.JSONField(default=list, blank=True)
 
     score = models.SmallIntegerField(null=True, blank=True)
@@ -89,7 +89,7 @@ class Lead(models.Model):
     claimed_by = models.CharField(max_length=100, blank=True, default="")
     claimed_until = models.DateTimeField(null=True, blank=True)
 
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True, default="")
 
@@ -111,14 +111,17 @@ class Lead(models.Model):
                 name="lead_surviving_email_key_uniq",
             ),
         ]
+        # Every index costs each non-HOT lead update (a status change) one write, so
+        # indexes on mostly-empty columns are partial, and none duplicates another.
         indexes = [
-            models.Index(fields=["status", "-score"], name="lead_status_score_idx"),
             models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx"),
-            models.Index(fields=["created_at"], name="lead_created_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
-            # No index on batch here: the foreign key has its own, and a second copy
-            # made every lead write (e.g. marking 100,000 leads exported) pay twice.
-            models.Index(fields=["email_key"], name="lead_email_key_idx"),
+            models.Index(fields=["batch"], name="lead_batch_idx", condition=Q(batch__isnull=False)),
+            models.Index(fields=["duplicate_of"], name="lead_duplicate_of_idx", condition=Q(duplicate_of__isnull=False)),
+            models.Index(fields=["possible_duplicate_of"], name="lead_possible_dup_idx",
+                         condition=Q(possible_duplicate_of__isnull=False)),
+            models.Index(fields=["reviewed_by"], name="lead_reviewed_by_idx", condition=Q(reviewed_by__isnull=False)),
+            models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["phone_key"], name="lead_phone_key_idx", condition=~Q(phone_key="")),
             models.Index(fields=["linkedin_key"], name="lead_linkedin_key_idx", condition=~Q(linkedin_key="")),
             models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),

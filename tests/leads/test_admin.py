@@ -187,9 +187,9 @@ def test_admin_add_form_refuses_a_taken_slug(operator_client):
 def test_suspend_action_in_admin(operator_client, client_a):
     tenant = Tenant.objects.get(schema_name="tenant_a")
     operator_client.post("/admin/tenants/tenant/", {"action": "suspend", "_selected_action": [tenant.pk]})
-    assert client_a.get("/").status_code == 403
+    assert client_a.get("/login/").status_code == 403
     operator_client.post("/admin/tenants/tenant/", {"action": "reactivate", "_selected_action": [tenant.pk]})
-    assert client_a.get("/").status_code == 200
+    assert client_a.get("/login/").status_code == 200
 
 
 def test_global_defaults_in_admin_are_validated(operator_client):

@@ -65,7 +65,7 @@ def test_jwts_stop_too(tenant_a, client_a, fresh_throttles):
 
 def test_other_tenants_are_untouched(as_role, client_b):
     suspend()
-    assert client_b.get("/").status_code == 200
+    assert client_b.get("/login/").status_code == 200
 
 
 def test_reactivation_restores_everything(as_role, client_a):
@@ -74,7 +74,7 @@ def test_reactivation_restores_everything(as_role, client_a):
     assert client.get("/api/v1/settings").status_code == 403
     suspend(active=True)
     assert client.get("/api/v1/settings").status_code == 200
-    assert client_a.get("/").status_code == 200
+    assert client_a.get("/login/").status_code == 200
     assert "tenant_a" in active_tenant_schemas()
 
 
