@@ -34,8 +34,10 @@ class LeadHubCollector:
         stages = SummaryMetricFamily("leadhub_stage_duration_seconds",
                                      "Time background chunks spent in each pipeline stage (count = chunk passes)",
                                      labels=["tenant", "stage"])
+        provider_rows = []
         for schema in batch.active_schemas():
             with schema_context(schema):
+                provider_rows += [(schema, row) for row in status.provider_health() if isinstance(row, dict)]
                 rows = (AuditEvent.objects.filter(object_type="lead").exclude(to_status="").order_by()
                         .values_list("from_status", "to_status").annotate(n=Count("*")))
                 for from_status, to_status, n in rows:
@@ -51,7 +53,7 @@ class LeadHubCollector:
         yield stages
         yield from self._tasks()
         yield from self._queue_and_cluster()
-        yield from self._providers()
+        yield from self._providers(provider_rows)
 
     def _tasks(self):
         from django_q.models import Task
@@ -100,22 +102,24 @@ class LeadHubCollector:
             reincarnations.add_metric([c["id"]], c["reincarnations"])
         yield reincarnations
 
-    def _providers(self):
-        """Numeric fields of each provider's status (calls, errors, credits...), when the providers module exists."""
-        providers = status.provider_health()
-        if not isinstance(providers, dict):
-            return
-        families = {}
-        for name, fields in providers.items():
-            if not isinstance(fields, dict):
-                continue
-            for key, value in fields.items():
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    continue
-                metric = f"leadhub_provider_{key}"
-                families.setdefault(metric, GaugeMetricFamily(metric, f"Provider {key}", labels=["provider"]))
-                families[metric].add_metric([name], value)
-        yield from families.values()
+    def _providers(self, rows: list[tuple[str, dict]]):
+        """Per tenant and provider: healthy (0/1), credits left, calls and credits used this month."""
+        healthy = GaugeMetricFamily("leadhub_provider_healthy", "1 when the provider's last call succeeded",
+                                    labels=["tenant", "provider"])
+        credits = GaugeMetricFamily("leadhub_provider_credits", "Credits left at the provider, when known",
+                                    labels=["tenant", "provider"])
+        calls = GaugeMetricFamily("leadhub_provider_calls", "Provider calls this month (resets monthly)", labels=["tenant", "provider"])
+        spent = GaugeMetricFamily("leadhub_provider_credits_spent", "Provider credits spent this month (resets monthly)",
+                                  labels=["tenant", "provider"])
+        for schema, row in rows:
+            labels = [schema, row["name"]]
+            healthy.add_metric(labels, 1 if row.get("healthy") else 0)
+            if isinstance(row.get("credits"), (int, float)):
+                credits.add_metric(labels, row["credits"])
+            usage = row.get("usage_month") or {}
+            calls.add_metric(labels, usage.get("calls", 0))
+            spent.add_metric(labels, usage.get("credits", 0))
+        yield from (healthy, credits, calls, spent)
 
 
 def _allowed(request) -> bool:

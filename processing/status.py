@@ -5,7 +5,6 @@ cluster running, what is queued and scheduled, and where the tenant's leads are.
 tenant schema. Every probe catches its own failure so one broken part shows
 as broken instead of taking the report down.
 """
-import importlib.util
 import logging
 import time
 from datetime import datetime
@@ -129,13 +128,11 @@ def lead_counts() -> dict[str, int]:
     return counts
 
 
-def provider_health() -> dict | None:
-    """Provider health and credits, where the providers module exists."""
-    if importlib.util.find_spec("processing.providers.status") is None:
-        return None
-    try:
-        from processing.providers.status import provider_status
+def provider_health() -> list[dict] | dict:
+    """Health, credits and usage of the current tenant's providers (empty on public)."""
+    from processing.providers import provider_status
 
+    try:
         return provider_status()
     except Exception as exc:
         logger.exception("provider status failed")
@@ -155,9 +152,7 @@ def system_status(*, with_leads: bool = True) -> dict:
     if with_leads and connection.schema_name != get_public_schema_name():
         report["tenant"] = connection.schema_name
         report["leads"] = lead_counts()
-    providers = provider_health()
-    if providers is not None:
-        report["providers"] = providers
+    report["providers"] = provider_health()
     report["ok"] = report["database"]["ok"] and report["cache"]["ok"] and report["broker"].get("ok", False)
     report["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return report

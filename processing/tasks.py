@@ -7,6 +7,7 @@ import logging
 from django.conf import settings
 from django_tenants.utils import schema_context
 
+from leads.models import TenantSettings
 from processing import batch
 
 logger = logging.getLogger(__name__)
@@ -34,12 +35,14 @@ def process_chunk(schema: str, lead_ids: list[int], job_id: int | None = None, r
 
 
 def cleanup() -> dict[str, int]:
-    """Scheduled: archive leads left in error longer than LEAD_RETENTION_DAYS in
-    every active tenant. Returns how many were archived per schema."""
+    """Scheduled: archive leads left in error longer than the tenant's retention
+    (tenant setting, else LEAD_RETENTION_DAYS) in every active tenant. Returns
+    how many were archived per schema."""
     archived = {}
     for schema in batch.active_schemas():
         with schema_context(schema):
-            archived[schema] = batch.archive_stale_errors(retention_days=settings.LEAD_RETENTION_DAYS)
+            retention = TenantSettings.current().retention()
+            archived[schema] = batch.archive_stale_errors(retention_days=retention)
             batch.prune_stage_timings(older_than_days=settings.STAGE_TIMING_DAYS)
     logger.info("cleanup archived %s", archived)
     return archived

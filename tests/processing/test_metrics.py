@@ -113,8 +113,9 @@ def test_every_metric_the_grafana_dashboard_queries_is_exposed(public_client, to
     import re
     from pathlib import Path
 
-    # Provider figures appear only where the providers module reports them.
-    monkeypatch.setattr("processing.status.provider_health", lambda: {"clearbit": {"calls": 3, "errors": 1}})
+    # Provider figures appear for tenants that have providers configured.
+    monkeypatch.setattr("processing.status.provider_health", lambda: [
+        {"name": "clearbit", "healthy": False, "credits": None, "usage_month": {"calls": 3, "credits": 3}}])
     text = scrape(HTTP_AUTHORIZATION=f"Bearer {token}").content.decode()
     suffixes = {"counter": [""], "summary": ["_count", "_sum"], "gauge": [""]}  # counters are typed with _total
     exposed = {name + suffix for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.M)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_tenants.utils import schema_context
 
-from leads.models import AuditEvent, Lead, LeadStatus
+from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import tasks
 from processing.schedules import BATCH_SCHEDULE_NAME, CLEANUP_SCHEDULE_NAME
 from tenants.models import Tenant
@@ -191,6 +191,17 @@ def test_cleanup_archives_exactly_the_leads_past_retention(tenant_a, tenant_b, s
         assert AuditEvent.objects.filter(action="archived", from_status="error", to_status="archived").count() == 3
     # A second run finds nothing more and says so.
     assert tasks.cleanup() == {"tenant_a": 0, "tenant_b": 0}
+
+
+def test_cleanup_uses_the_tenants_own_retention(tenant_a, settings):
+    settings.LEAD_RETENTION_DAYS = 365
+    with schema_context("tenant_a"):
+        TenantSettings.objects.update_or_create(pk=1, defaults={"retention_days": 10})
+        ids = bulk_leads(2, prefix="tr", status=LeadStatus.ERROR)
+        Lead.objects.filter(pk__in=ids).update(status_changed_at=timezone.now() - timedelta(days=11))
+    connection.set_schema_to_public()
+    assert tasks.cleanup()["tenant_a"] == 2
+    assert _statuses("tenant_a", ids) == {LeadStatus.ARCHIVED}
 
 
 def test_cleanup_skips_suspended_tenants(tenant_b, settings):

@@ -46,6 +46,8 @@ def test_status_reports_parts_schedules_and_this_tenants_counts(tenant_a, tenant
     assert body["tenant"] == "tenant_a"
     assert body["leads"]["new"] == 3 and body["leads"]["pending_review"] == 2 and body["leads"]["total"] == 5
     assert body["leads"]["approved"] == 0
+    assert sorted(p["name"] for p in body["providers"]) == ["clearbit", "offline", "zerobounce"]
+    assert all("healthy" in p and "credits" in p for p in body["providers"])
     batch = next(s for s in body["schedules"] if s["name"] == BATCH_SCHEDULE_NAME)
     assert batch["cron"] and batch["next_run"] and batch["last_run"] is None
 
