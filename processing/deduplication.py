@@ -311,10 +311,25 @@ class DedupeOutcome:
     flagged: list[tuple[Lead, Lead]]      # (lead, possible duplicate of)
 
 
-_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS, "normalized")
+_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS)
 
 
-def _candidates(leads: Sequence[Lead]) -> list[Lead]:
+class Candidate:
+    """A saved lead as the matcher sees it: the columns it compares and the flags
+    it needs, without building a full model instance (thousands per chunk).
+    ``merge_history`` is loaded only for the few that become survivors."""
+
+    __slots__ = (*_CANDIDATE_COLUMNS, "pk", "normalized", "merge_history")
+
+    def __init__(self, row: tuple):
+        for name, value in zip(_CANDIDATE_COLUMNS, row):
+            setattr(self, name, value)
+        self.pk = self.id
+        self.normalized = {"is_free": row[-2], "is_role": row[-1]}
+        self.merge_history = None
+
+
+def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
     costs more to build than to run)."""
@@ -332,10 +347,22 @@ def _candidates(leads: Sequence[Lead]) -> list[Lead]:
         return []
     where = " OR ".join(f'"{field}" = ANY(%s)' for field, _ in wanted)
     columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
-    sql = (f'SELECT {columns} FROM "{Lead._meta.db_table}" WHERE ({where}) AND status = ANY(%s) '
+    sql = (f"SELECT {columns}, coalesce((normalized->>'is_free')::boolean, false), "
+           f"coalesce((normalized->>'is_role')::boolean, false) "
+           f'FROM "{Lead._meta.db_table}" WHERE ({where}) AND status = ANY(%s) '
            f"AND NOT (id = ANY(%s)) ORDER BY id")
     params = [values for _, values in wanted] + [list(MATCHABLE_STATUSES), [l.pk for l in leads if l.pk]]
-    return list(Lead.objects.raw(sql, params))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [Candidate(row) for row in cursor.fetchall()]
+
+
+def _load_histories(survivors: Iterable) -> None:
+    missing = [s for s in survivors if s.merge_history is None]
+    if missing:
+        histories = dict(Lead.objects.filter(pk__in=[s.pk for s in missing]).values_list("pk", "merge_history"))
+        for survivor in missing:
+            survivor.merge_history = histories.get(survivor.pk) or []
 
 
 def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
@@ -471,7 +498,7 @@ def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
     return entry
 
 
-def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool = True) -> list[AuditEvent]:
+def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool = True) -> list:
     """Merge each (duplicate, survivor) pair: the survivor keeps its values, fills
     empty fields from the duplicate and records every conflicting value and a
     snapshot of the duplicate in ``merge_history``; the duplicate gets status
@@ -479,30 +506,29 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
     set-based (duplicates first: the unique email index only allows one surviving
     lead per email) and writes the audit events; otherwise returns the events
     for the caller to write with its own chunk."""
-    from processing.bulk import bulk_insert_values, bulk_update_values
+    from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
 
     now = timezone.now()
     events = []
     survivors: dict[int, Lead] = {}
+    _load_histories({s.pk: s for _, s in pairs}.values())
     for duplicate, survivor in pairs:
         survivor = survivors.setdefault(survivor.pk, survivor)
         entry = _plan_merge(duplicate, survivor, actor=actor, now=now)
-        events.append(AuditEvent(lead_id=duplicate.pk, object_type="lead", object_id=str(duplicate.pk), action="merged",
-                                 actor=actor, from_status=duplicate.status, to_status=LeadStatus.DUPLICATE,
-                                 changes={"duplicate_of": [None, survivor.pk]}))
-        events.append(AuditEvent(lead_id=survivor.pk, object_type="lead", object_id=str(survivor.pk), action="merge_survivor",
-                                 actor=actor, changes={f: ["", v] for f, v in entry["filled"].items()},
-                                 note=f"merged lead {duplicate.pk}"))
+        events.append(EventRow(lead_id=duplicate.pk, action="merged", actor=actor, created_at=now,
+                               from_status=duplicate.status, to_status=LeadStatus.DUPLICATE,
+                               changes={"duplicate_of": [None, survivor.pk]}))
+        events.append(EventRow(lead_id=survivor.pk, action="merge_survivor", actor=actor, created_at=now,
+                               changes={f: ["", v] for f, v in entry["filled"].items()},
+                               note=f"merged lead {duplicate.pk}"))
         duplicate.status = LeadStatus.DUPLICATE
-        duplicate.duplicate_of = survivor
+        duplicate.duplicate_of_id = survivor.pk
         duplicate.status_changed_at = now
     if write:
         with transaction.atomic():
             dups = [d for d, _ in pairs]
             bulk_update_values(Lead, dups, ["status", "duplicate_of", "status_changed_at"])
             bulk_update_values(Lead, list(survivors.values()), [*SURVIVORSHIP_FIELDS, "merge_history"])
-            for event in events:
-                event.created_at = now
             bulk_insert_values(AuditEvent, events)
     return events
 
@@ -556,7 +582,7 @@ def unmerge(*, lead: Lead, actor: str) -> Lead:
     return lead
 
 
-def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str) -> tuple[list[Lead], list[AuditEvent]]:
+def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str) -> tuple[list[Lead], list]:
     """The pipeline's dedupe stage over saved, normalized leads, inside the
     caller's transaction: locks the leads' keys, merges the duplicates (writing
     them and their survivors now, so the next chunk sees them) and sets
@@ -576,7 +602,7 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
         lead.status = LeadStatus.DUPLICATE
     outcome = find_duplicates(live, settings=settings)
     for lead, other in outcome.flagged:
-        lead.possible_duplicate_of = other
+        lead.possible_duplicate_of_id = other.pk
     events = merge_leads(outcome.merged, actor=actor, write=False) if outcome.merged else []
     if outcome.merged:
         from processing.bulk import bulk_update_values

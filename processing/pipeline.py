@@ -31,7 +31,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import bulk_insert_values, bulk_update_values
+from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 
@@ -75,7 +75,7 @@ WRITTEN_FIELDS = [
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
 
 
-def write_events(events: list[AuditEvent], *, now) -> None:
+def write_events(events: list[EventRow], *, now) -> None:
     """Insert audit events in one statement (see processing.bulk)."""
     for event in events:
         event.created_at = event.created_at or now
@@ -130,7 +130,7 @@ class _Run:
         self.stage: dict[int, str] = {}
         self.failed: dict[int, Lead] = {}
         self.deferred: dict[int, Lead] = {}
-        self.events: list[AuditEvent] = []
+        self.events: list[EventRow] = []
         for lead in leads:
             if lead.status == LeadStatus.ERROR:
                 self.stage[lead.pk] = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
@@ -142,9 +142,9 @@ class _Run:
 
     def transition(self, lead: Lead, to_status: str, *, stage: str, note: str = "") -> None:
         if lead.status != to_status:
-            self.events.append(AuditEvent(
-                lead_id=lead.pk, object_type="lead", object_id=str(lead.pk), action="status_changed", actor=self.actor,
-                from_status=lead.status, to_status=to_status, note=note or f"stage {stage}"))
+            self.events.append(EventRow(
+                lead_id=lead.pk, action="status_changed", actor=self.actor, from_status=lead.status,
+                to_status=to_status, note=note or f"stage {stage}", created_at=self.now))
             lead.status = to_status
             lead.status_changed_at = self.now
 
