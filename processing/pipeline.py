@@ -20,8 +20,6 @@ decided, exported, duplicates, archived) are left alone, so running again change
 nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
 that raises for one lead sends that lead to ``error`` and the others go on.
 """
-import contextlib
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -34,6 +32,7 @@ from processing import enrichment, verification
 from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
+from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
 
 NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE = "normalize", "dedupe", "enrich", "verify", "score"
 STAGES = (NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE)
@@ -53,18 +52,6 @@ STATUS_AFTER = {
     SCORE: LeadStatus.PENDING_REVIEW,
 }
 PROCESSABLE_STATUSES = [*NEXT_STAGE, LeadStatus.ERROR]
-
-# Seconds spent per stage in this process (for benchmarks and operators' logs).
-STAGE_SECONDS: Counter = Counter()
-
-
-@contextlib.contextmanager
-def _timed(stage: str):
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        STAGE_SECONDS[stage] += time.perf_counter() - started
 
 # Everything a stage may change; written once per chunk.
 WRITTEN_FIELDS = [
