@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "normalize_lead", "normalize_leads", "normalize_email", "normalize_name", "normalize_phone",
     "company_key", "clean_website", "registrable_domain", "linkedin_key", "classify_title",
-    "country_code", "clear_caches", "NORMALIZED_KEYS", "RULES_VERSION",
+    "country_code", "clear_caches", "NORMALIZED_KEYS", "RULES_VERSION", "UPDATED_FIELDS",
 ]
 
 # Bumped when a rule changes in a way that changes keys, so stored leads can be re-normalized.
@@ -49,6 +49,13 @@ _NAME_EXTRAS = ("name_prefix", "name_suffix", "middle_name", "nickname")
 
 _ADDRESS_FIELDS = ("street", "city", "state", "postal_code", "country")
 
+# Every Lead field normalize_lead may set: what a caller passes to bulk_update.
+UPDATED_FIELDS = (
+    "email", "first_name", "last_name", "full_name", "phone", "company", "title", "website", "linkedin_url",
+    *_ADDRESS_FIELDS, "email_key", "phone_key", "linkedin_key", "company_key", "domain", "name_key",
+    "seniority", "department", "country_code", "normalized",
+)
+
 
 def normalize_lead(lead: Lead, *, default_region: str) -> None:
     """Normalize one lead in place (no database access, no network).
@@ -60,8 +67,9 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     previous = lead.normalized or {}
 
     email = normalize_email(lead.email)
-    lead.email = email.email
-    lead.email_key = email.key
+    # IDNA and canonical URLs can make a value longer than it came in: keep within columns.
+    lead.email = email.email[:320]
+    lead.email_key = email.key[:320]
 
     given = [lead.first_name or "", lead.last_name or "", lead.full_name or ""]
     name = normalize_name(*given)
@@ -77,11 +85,12 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     for field in _ADDRESS_FIELDS:
         setattr(lead, field, squash(getattr(lead, field) or ""))
 
-    # The lead's own country reads its phone; a country code derived from the phone
-    # on an earlier run is not the lead's own, so it must not steer a new number.
+    # The lead's own country reads its phone. A country_code this function derived on an
+    # earlier run (from the phone or the country field) is not an input: after an edit to
+    # those fields it must not steer the new values.
     own_code = country_code(lead.country)
     country_source = "country" if own_code else ""
-    if not own_code and lead.country_code and previous.get("country_source") != "phone":
+    if not own_code and lead.country_code and previous.get("country_source") not in ("phone", "country"):
         own_code = lead.country_code.upper() if lead.country_code.upper() in SUPPORTED_REGIONS else ""
         country_source = "country_code" if own_code else ""
     if lead.phone and lead.phone == lead.phone_key and previous.get("version") == RULES_VERSION:
@@ -103,7 +112,7 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
 
     website = clean_website(lead.website or "")
     lead.website = website.url[:500]
-    lead.domain = website.domain or email.company_domain
+    lead.domain = (website.domain or email.company_domain)[:255]
 
     lead.company = clean_company(lead.company)[:300]
     lead.company_key = company_key(lead.company)
@@ -111,7 +120,10 @@ def normalize_lead(lead: Lead, *, default_region: str) -> None:
     lead.title = squash(lead.title)[:300]
     lead.seniority, lead.department = classify_title(lead.title)
 
-    lead.linkedin_url, lead.linkedin_key = linkedin_key(lead.linkedin_url or "")
+    linkedin_url, linkedin = linkedin_key(lead.linkedin_url or "")
+    if not linkedin_url and "linkedin.com/in/" in lead.website.lower():
+        linkedin_url, linkedin = linkedin_key(lead.website)  # a profile typed into the website column
+    lead.linkedin_url, lead.linkedin_key = linkedin_url[:500], linkedin[:200]
 
     lead.normalized = {
         "version": RULES_VERSION,

@@ -31,6 +31,9 @@ ALIASES = {
     "ceska republika": "CZ", "ελλαδα": "GR", "hellas": "GR", "中国": "CN", "中華人民共和國": "CN",
     "china": "CN", "prc": "CN", "日本": "JP", "nippon": "JP", "台灣": "TW", "台湾": "TW",
     "भारत": "IN", "bharat": "IN", "україна": "UA", "ukraina": "UA",
+    "korea south": "KR", "s korea": "KR", "korea rep": "KR", "u a e": "AE", "ksa": "SA",
+    "hongkong": "HK", "hong kong sar": "HK", "czech rep": "CZ", "republic of ireland": "IE",
+    "n ireland": "GB", "roi": "IE",
 }
 _NON_LETTERS = re.compile(r"[^\w]+")
 
@@ -55,14 +58,28 @@ def _names() -> dict[str, str]:
     return index
 
 
+_PARTS = re.compile(r"[,;/()|]+|\s+-\s+")
+
+
 @lru_cache(maxsize=4096)
 def country_code(value: str) -> str:
     """ISO alpha-2 code for a country written as a code or a name, or "" when unknown:
-    "UK" -> "GB", "United States" -> "US", "Deutschland" -> "DE", "deu" -> "DE"."""
+    "UK" -> "GB", "United States" -> "US", "Deutschland" -> "DE", "deu" -> "DE",
+    "England, UK" -> "GB", "USA (California)" -> "US"."""
     text = value.strip() if value else ""
     if not text:
         return ""
-    key = _key(text)
+    code = _lookup(_key(text))
+    if code or not _PARTS.search(text):
+        return code
+    # "Paris, France", "Great Britain (UK)": the parts that name a country must agree.
+    # Two-letter parts are read as codes only when they are aliases: in "Denver, CO" or
+    # "Springfield, IL" they are US states, not Colombia or Israel.
+    codes = {_lookup(_key(part), two_letter_codes=False) for part in _PARTS.split(text) if part.strip()} - {""}
+    return codes.pop() if len(codes) == 1 else ""
+
+
+def _lookup(key: str, *, two_letter_codes: bool = True) -> str:
     if key in ALIASES:
         return ALIASES[key]
     if key.startswith("the "):
@@ -71,8 +88,10 @@ def country_code(value: str) -> str:
             return ALIASES[key]
     compact = key.replace(" ", "")
     if len(compact) == 2 and compact.isascii():
+        if not two_letter_codes:
+            return ""
         found = pycountry.countries.get(alpha_2=compact.upper())
-        return found.alpha_2 if found else ("GB" if compact == "uk" else "")
+        return found.alpha_2 if found else ""
     if len(compact) == 3 and compact.isascii():
         found = pycountry.countries.get(alpha_3=compact.upper())
         if found:

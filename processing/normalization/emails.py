@@ -1,7 +1,6 @@
 """Email addresses: the address we send to, the key we match on, and flags."""
-import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from disposable_email_domains import blocklist as DISPOSABLE_DOMAINS
 from email_validator import EmailNotValidError, validate_email
@@ -52,12 +51,17 @@ _TLD_TYPOS = {
     "nte": "net", "ent": "net", "nett": "net", "ogr": "org", "orgg": "org", "rog": "org",
 }
 _SEPARATORS = str.maketrans("", "", "-_.")
-_MAILTO = re.compile(r"^mailto:", re.I)
+# Mailboxes typed to get past a required field: never a person, so no match key (two
+# leads with none@none.com are not the same lead) and not valid.
+PLACEHOLDER_LOCAL_PARTS = frozenset({
+    "none", "noemail", "nomail", "na", "nil", "null", "unknown", "test", "testing", "asdf", "qwerty",
+    "xxx", "xxxx", "nobody", "noone", "no", "donotemail", "dontemail", "fake", "dummy", "notprovided",
+    "notavailable",
+})
 _NO_EMAIL = frozenset({"", "-", "n/a", "na", "none", "null", "unknown", "no email", "noemail"})
 
 
-@dataclass(frozen=True, slots=True)
-class DomainInfo:
+class DomainInfo(NamedTuple):
     ascii: str            # IDNA form used in the stored address and the key
     unicode: str          # for display
     error: str            # why the domain part is not valid, "" when it is
@@ -67,8 +71,7 @@ class DomainInfo:
     registrable: str      # registrable domain (company domain candidate)
 
 
-@dataclass(frozen=True, slots=True)
-class EmailResult:
+class EmailResult(NamedTuple):
     email: str            # cleaned address to send to ("" when none was given)
     key: str              # canonical match key ("" when there is no usable address)
     valid: bool
@@ -91,7 +94,8 @@ def clean_email_text(value: str | None) -> str:
     value = value.strip()
     if "<" in value and ">" in value:  # "Display Name <addr>"
         value = value[value.rfind("<") + 1:value.rfind(">")]
-    value = _MAILTO.sub("", value)
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
     # Whitespace is never part of an (unquoted) address; stray separators around it neither.
     # A trailing "." is the end of a sentence; a leading one is part of the (bad) address.
     value = "".join(value.split()).lstrip(",;:'\"()[]").rstrip(",;:.'\"()[]")
@@ -148,6 +152,7 @@ def normalize_email(value: str | None) -> EmailResult:
     The address is trimmed, lowercased and its domain IDNA-encoded; validity is
     email-validator's syntax check. A syntactically invalid address still gets a key
     when it has the shape local@domain: the same bad address twice is the same lead.
+    Placeholders (none@none.com, test@…) get no key and count as invalid.
     """
     text = clean_email_text(value)
     if text in _NO_EMAIL:
@@ -171,9 +176,12 @@ def normalize_email(value: str | None) -> EmailResult:
             except EmailNotValidError as exc:
                 error = str(exc)
     base_local = local.split("+", 1)[0]
-    is_role = base_local in ROLE_LOCAL_PARTS or (
-        len(base_local) < 20 and base_local.translate(_SEPARATORS) in ROLE_LOCAL_PARTS)
+    bare_local = base_local.translate(_SEPARATORS) if len(base_local) < 20 else base_local
+    is_role = base_local in ROLE_LOCAL_PARTS or bare_local in ROLE_LOCAL_PARTS
+    key = match_key(local, info.ascii)
+    if bare_local in PLACEHOLDER_LOCAL_PARTS:
+        key, error = "", error or "A placeholder, not a real address."
     suggestion = f"{local}@{info.suggestion}" if info.suggestion else ""
     company_domain = info.registrable if not (info.is_free or info.is_disposable or error) else ""
-    return EmailResult(address, match_key(local, info.ascii), not error, error, is_role, info.is_free,
+    return EmailResult(address, key, not error, error, is_role, info.is_free,
                        info.is_disposable, suggestion, unicode_address, company_domain)

@@ -4,8 +4,8 @@ Hand-written rather than nameparser: nameparser takes ~180 µs per name, which a
 would cap normalization near 5,000 leads/s on unique names; these rules take a few µs.
 """
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from .text import letters_key, squash
 
@@ -52,10 +52,12 @@ _NICKNAME = re.compile(r"\s*(?:\"([^\"]+)\"|“([^”]+)”|\(([^)]+)\))\s*")
 _WORD_PARTS = re.compile(r"([-.’'])")
 _STRIP = " ,;:/|"
 _NEVER = 1 << 30  # particles_from for given names: no particle rule
+# What people type into a required name field when they have none.
+_NO_NAME = frozenset({"-", "n/a", "none", "null", "unknown", "not provided", "no name", "test", "xx",
+                      "xxx", "?", "tbd"})
 
 
-@dataclass(frozen=True, slots=True)
-class PersonName:
+class PersonName(NamedTuple):
     first: str
     last: str
     full: str
@@ -174,6 +176,11 @@ def _split_full(tokens: list[str], had_prefix: bool) -> tuple[str, str, str]:
     return tokens[0], " ".join(tokens[1:-1]), tokens[-1]
 
 
+def _clean_part(text: str) -> str:
+    text = squash(text).strip(_STRIP)
+    return "" if text.lower().strip(".") in _NO_NAME else text
+
+
 def _tokens(text: str) -> list[str]:
     return [t.strip(",;") for t in text.split(" ") if t.strip(_STRIP)]
 
@@ -188,7 +195,7 @@ def normalize_name(first: str, last: str, full: str) -> PersonName:
     missing (family name first for Chinese/Korean/Japanese script) and joins first/last
     into ``full`` when it is missing. Non-Latin names are kept as written.
     """
-    first, last, full = squash(first).strip(_STRIP), squash(last).strip(_STRIP), squash(full).strip(_STRIP)
+    first, last, full = (_clean_part(first), _clean_part(last), _clean_part(full))
     if not (first or last or full):
         return EMPTY
     prefixes: list[str] = []

@@ -1,7 +1,7 @@
 """Phone numbers: E.164 with phonenumbers, read in the lead's country."""
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
@@ -42,10 +42,10 @@ _LENGTH_ERRORS = {
 }
 _LABEL = re.compile(r"^\s*(?:tel|phone|mobile|mob|cell|fax|t|m|p)\s*[:.]\s*", re.I)
 _SEPARATORS = re.compile(r"\s*(?:/|;|,|\bor\b|\|)\s*")
+_MAYBE_SEVERAL = re.compile(r"[/;,|]|or")
 
 
-@dataclass(frozen=True, slots=True)
-class PhoneResult:
+class PhoneResult(NamedTuple):
     phone: str       # E.164 when the number could be read, otherwise exactly as given
     key: str         # E.164 match key, "" when the number could not be read
     valid: bool      # phonenumbers says the number exists in its region's numbering plan
@@ -64,13 +64,16 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
 
     A number of a possible length becomes E.164 and its key, even when it is not valid
     in its numbering plan (``valid`` says so; fictional 555 numbers are common in test
-    data). A number that cannot be read is kept exactly as given, with no key and an
-    ``error``. Only the first of several numbers ("… / …") is used.
+    data). A number that cannot be read, or a placeholder such as 000-000-0000, is kept
+    exactly as given, with no key and an ``error``. Only the first of several numbers ("… / …") is used.
     """
     if not value or not value.strip():
         return EMPTY
-    text = _LABEL.sub("", value)
-    text = _SEPARATORS.split(text.strip(), maxsplit=1)[0]
+    text = value.strip()
+    if text[:1].isalpha():  # "tel:", "Phone:", "M." …
+        text = _LABEL.sub("", text)
+    if _MAYBE_SEVERAL.search(text):
+        text = _SEPARATORS.split(text, maxsplit=1)[0]
     region = region.upper() if region and region.upper() in SUPPORTED_REGIONS else "US"
     try:
         number = phonenumbers.parse(text, region)
@@ -78,6 +81,8 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
         number = _retry_international(text)
         if number is None:
             return PhoneResult(value, "", False, "", "", "", _PARSE_ERRORS.get(exc.error_type, "not a phone number"))
+    if _is_placeholder(phonenumbers.national_significant_number(number)):
+        return PhoneResult(value, "", False, "", "", "", "a placeholder, not a real number")
     kind, number_region = _type_and_region(number)
     if kind == PhoneNumberType.UNKNOWN:  # not valid: is it at least of a possible length?
         possible = phonenumbers.is_possible_number_with_reason(number)
@@ -108,6 +113,16 @@ def _type_and_region(number) -> tuple[int, str]:
     if kind == PhoneNumberType.UNKNOWN or region in (None, "001", "ZZ"):
         region = ""
     return kind, region
+
+
+_RUNS = ("12345678901234567890", "01234567890123456789", "98765432109876543210")
+
+
+def _is_placeholder(national_number: str) -> bool:
+    """000-000-0000, 555-555-5555, 123-456-7890: typed to fill a required field. With a key
+    they would make every lead that typed them one lead."""
+    return len(set(national_number)) <= 1 or (
+        len(national_number) >= 7 and any(run.startswith(national_number) for run in _RUNS))
 
 
 def _retry_international(text: str):

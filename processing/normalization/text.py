@@ -1,9 +1,7 @@
 """Small text helpers shared by the normalization rules."""
-import re
 import unicodedata
 from functools import lru_cache
 
-_SPACES = re.compile(r"\s+")
 
 # Latin letters that Unicode does not decompose into base letter + accent,
 # so NFKD alone would leave them in a "folded" key.
@@ -18,7 +16,7 @@ def squash(value: str | None) -> str:
     """Trim and collapse every run of whitespace (incl. NBSP, tabs, newlines) to one space."""
     if not value:
         return ""
-    return _SPACES.sub(" ", value).strip()
+    return " ".join(value.split())
 
 
 @lru_cache(maxsize=32768)

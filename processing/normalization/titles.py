@@ -10,19 +10,23 @@ DEPARTMENTS = ("sales", "marketing", "engineering", "it", "finance", "hr", "oper
 
 # First matching rule wins; phrases are matched on whole words of the folded title.
 _SENIORITY_RULES = (
-    # Assistants to an executive are not the executive.
-    # so are owners of a product and leads of a lead-generation desk.
+    # Assistants to an executive are not the executive; neither are owners of a product
+    # or leads of a lead-generation desk.
     ("individual", ("assistant to", "executive assistant", "personal assistant", "ea to", "pa to",
                     "office of the", "product owner", "process owner", "lead generation")),
+    ("director", ("chief of staff",)),
+    # Chief titles before VP ("EVP & CFO" is the CFO); "president" only after VP, since
+    # every vice president's title contains it.
+    ("c_level", ("chief", "ceo", "cto", "cfo", "coo", "cmo", "cio", "ciso", "cro", "cpo", "cdo",
+                 "cso", "chro", "cco", "clo")),
     ("vp", ("vice president", "vicepresident", "vp", "svp", "evp", "avp", "vice pres",
             "vizeprasident", "vicepresidente")),
-    ("c_level", ("chief", "ceo", "cto", "cfo", "coo", "cmo", "cio", "ciso", "cro", "cpo", "cdo",
-                 "cso", "chro", "cco", "clo", "founder", "cofounder", "co founder", "owner",
-                 "president", "chairman", "chairwoman", "chairperson", "chair", "managing director",
-                 "managing partner", "general partner", "senior partner", "founding partner", "board member",
-                 "geschaftsfuhrer", "geschaftsfuhrerin", "inhaber", "pdg", "directeur general",
-                 "director general", "director ejecutivo", "amministratore delegato")),
-    ("director", ("director", "head", "directeur", "directrice", "direktor", "direktorin",
+    ("c_level", ("founder", "cofounder", "co founder", "owner", "president", "chairman", "chairwoman",
+                 "chairperson", "chair", "managing director", "managing partner", "general partner",
+                 "senior partner", "founding partner", "board member", "geschaftsfuhrer",
+                 "geschaftsfuhrerin", "inhaber", "pdg", "directeur general", "director general",
+                 "director ejecutivo", "amministratore delegato")),
+    ("director", ("director", "dir", "head", "directeur", "directrice", "direktor", "direktorin",
                   "directora", "leiter", "leiterin", "bereichsleiter", "general manager", "gm")),
     ("manager", ("manager", "mgr", "lead", "team lead", "supervisor", "superintendent", "foreman",
                  "gerente", "responsable", "teamleiter", "abteilungsleiter", "coordinator lead")),
@@ -38,7 +42,8 @@ _DEPARTMENT_RULES = (
     ("legal", ("clo", "chief legal", "legal", "counsel", "attorney", "lawyer", "solicitor",
                "barrister", "paralegal", "compliance", "privacy", "juriste", "rechtsanwalt")),
     ("hr", ("chro", "chief people", "chief human", "hr", "human resources", "people", "talent",
-            "recruiter", "recruiting", "recruitment", "personnel", "hrbp",
+            "recruiter", "recruiting", "recruitment", "personnel", "rh", "ressources humaines",
+            "recursos humanos", "personalabteilung", "hrbp",
             "learning and development", "l d")),
     ("sales", ("cro", "chief revenue", "chief commercial", "sales", "account executive",
                "account manager", "account director", "business development", "bdr", "sdr",
@@ -63,7 +68,7 @@ _DEPARTMENT_RULES = (
                      "desarrollador", "tech lead")),
     ("operations", ("coo", "chief operating", "operations", "ops", "supply chain", "logistics",
                     "procurement", "purchasing", "facilities", "manufacturing", "production",
-                    "plant", "warehouse", "fulfillment", "office manager", "administration",
+                    "plant", "warehouse", "fulfillment", "office manager", "administration", "administrative",
                     "betrieb")),
     ("executive", ("ceo", "chief executive", "founder", "cofounder", "co founder", "owner",
                    "president", "chairman", "chairwoman", "chairperson", "managing director",

@@ -16,6 +16,14 @@ _EXTRACT = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_ps
 
 # What people type into a website column when they have none.
 _PLACEHOLDERS = frozenset({"", "-", "--", "n/a", "na", "none", "null", "nil", "no", "tbd", "unknown", "http://", "https://", "www"})
+# A profile on one of these is not the company's own site: its domain would make every
+# such lead look like one company.
+PLATFORM_DOMAINS = frozenset({
+    "linkedin.com", "facebook.com", "fb.com", "instagram.com", "twitter.com", "x.com", "youtube.com",
+    "tiktok.com", "pinterest.com", "medium.com", "github.com", "gitlab.com", "google.com", "goo.gl",
+    "bit.ly", "linktr.ee", "yelp.com", "crunchbase.com", "angel.co", "wellfound.com", "xing.com",
+    "about.me", "wa.me", "t.me", "vk.com", "weibo.com",
+})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
 
@@ -56,7 +64,8 @@ def clean_website(value: str) -> Website:
 
     A missing scheme becomes https, the host is lowercased, query strings, fragments,
     credentials and default ports are dropped. An email address yields its domain. A value
-    without a public suffix is kept trimmed, with no domain. Placeholders ("n/a") become "".
+    without a public suffix is kept trimmed, with no domain, and so is a page on a social
+    or hosting platform (linkedin.com/company/acme). Placeholders ("n/a") become "".
     """
     value = squash(value).strip("<>\"' ")
     if value.lower() in _PLACEHOLDERS:
@@ -75,6 +84,8 @@ def clean_website(value: str) -> Website:
     domain = registrable_domain(host) if host else ""
     if not domain:
         return Website(value, "")
+    if domain in PLATFORM_DOMAINS:
+        domain = ""
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         scheme = "https"

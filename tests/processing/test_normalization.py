@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from leads.models import Lead
 from processing.normalization import (
     NORMALIZED_KEYS,
+    UPDATED_FIELDS,
     classify_title,
     clean_website,
     company_key,
@@ -20,7 +21,7 @@ from processing.normalization import (
     normalize_name,
     normalize_phone,
 )
-from processing.normalization.emails import clean_email_text
+from processing.normalization.emails import PLACEHOLDER_LOCAL_PARTS, clean_email_text
 from processing.normalization.names import proper_case
 
 # --------------------------------------------------------------------------- email
@@ -87,10 +88,21 @@ def test_idn_email_keeps_a_unicode_form_for_display():
         ("john@acme", "john@acme"),                                # invalid, but still the same string
         ("n/a", ""),
         ("no-at-sign.example.com", ""),
+        ("none@none.com", ""),                                     # placeholders are nobody
+        ("NoEmail@gmail.com", ""),
+        ("test@test.com", ""),
+        ("no-email@acme.com", ""),
+        ("info@acme.com", "info@acme.com"),                        # a shared mailbox is still a key
     ],
 )
 def test_email_match_key(value, key):
     assert normalize_email(value).key == key
+
+
+def test_placeholder_address_is_kept_but_not_valid():
+    result = normalize_email("None@None.com")
+    assert (result.email, result.key, result.valid) == ("none@none.com", "", False)
+    assert "placeholder" in result.error
 
 
 def test_gmail_key_does_not_change_the_address_we_send_to():
@@ -173,6 +185,8 @@ def test_fast_local_part_check_agrees_with_email_validator_on_random_input():
     for _ in range(500):
         local = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(1, 12))).replace(" ", "").lower()
         cleaned = clean_email_text((local.replace("@", "") or "x") + "@acme.com")
+        if cleaned.split("@")[0] in PLACEHOLDER_LOCAL_PARTS:
+            continue
         try:
             validate_email(cleaned, check_deliverability=False)
             expected = True
@@ -244,6 +258,10 @@ def test_company_domain_comes_only_from_business_addresses():
         ("伟", "张", "", ("伟", "张", "伟 张", "", "")),
         ("", "", "محمد علي", ("محمد", "علي", "محمد علي", "", "")),
         ("", "", "", ("", "", "", "", "")),
+        ("Unknown", "N/A", "", ("", "", "", "", "")),                    # placeholders are no name
+        ("Jane", "-", "", ("Jane", "", "Jane", "", "")),
+        ("Malcolm", "X", "", ("Malcolm", "X", "Malcolm X", "", "")),
+        ("Yeon", "NA", "", ("Yeon", "Na", "Yeon Na", "", "")),             # a surname, not "n/a"
     ],
 )
 def test_person_name(first, last, full, expected):
@@ -339,6 +357,10 @@ def test_phone_to_e164(value, region, phone, valid, kind, number_region):
         ("+999 1234", "US", "unknown country calling code"),
         ("020 7946 0958", "US", "too long"),             # a London number read as American
         ("12345678901234567890", "US", "too long"),
+        ("000-000-0000", "US", "a placeholder, not a real number"),
+        ("(555) 555-5555", "US", "a placeholder, not a real number"),
+        ("123-456-7890", "US", "a placeholder, not a real number"),
+        ("+44 0000 000000", "US", "a placeholder, not a real number"),
     ],
 )
 def test_unreadable_phone_is_kept_as_given_and_flagged(value, region, error):
@@ -425,6 +447,8 @@ def test_company_key(name, key):
         ("localhost", "localhost", ""),
         ("http://192.168.0.1/admin", "http://192.168.0.1/admin", ""),
         ("our website", "our website", ""),
+        ("https://www.linkedin.com/company/acme/", "https://www.linkedin.com/company/acme", ""),  # not acme's site
+        ("facebook.com/acmebakery", "https://facebook.com/acmebakery", ""),
     ],
 )
 def test_website_and_registrable_domain(value, url, domain):
@@ -492,6 +516,14 @@ def test_linkedin_key(value, url, key):
         ("   ", "", ""),
         ("N/A", "", ""),
         ("-", "", ""),
+        ("EVP & CFO", "c_level", "finance"),              # the chief title outranks the VP one
+        ("President & COO", "c_level", "operations"),
+        ("Chief of Staff", "director", "executive"),
+        ("Dir. of IT", "director", "it"),
+        ("Sr Mgr Finance", "manager", "finance"),
+        ("Gerente de Ventas", "manager", "sales"),
+        ("Leiter Vertrieb", "director", "sales"),
+        ("Responsable RH", "manager", "hr"),
     ],
 )
 def test_title_to_seniority_and_department(title, seniority, department):
@@ -510,6 +542,11 @@ def test_title_to_seniority_and_department(title, seniority, department):
         ("Korea, Republic of", "KR"), ("South Korea", "KR"), ("Russian Federation", "RU"), ("Russia", "RU"),
         ("Viet Nam", "VN"), ("Côte d’Ivoire", "CI"), ("Ivory Coast", "CI"), ("Türkiye", "TR"), ("Turkey", "TR"),
         ("中国", "CN"), ("日本", "JP"), ("Россия", "RU"), ("Ελλάδα", "GR"),
+        ("Korea (South)", "KR"), ("U.A.E.", "AE"), ("Czech Rep.", "CZ"), ("Republic of Ireland", "IE"),
+        ("England, UK", "GB"), ("Great Britain (UK)", "GB"), ("USA (California)", "US"), ("Paris, France", "FR"),
+        ("Iran, Islamic Republic of", "IR"),
+        ("Denver, CO", ""), ("Springfield, IL", ""),        # US states, not Colombia or Israel
+        ("Denver, CO, USA", "US"), ("Germany / Austria", ""),
         ("Narnia", ""), ("", ""), ("XX", ""),
     ],
 )
@@ -588,6 +625,7 @@ def test_unreadable_phone_is_flagged_on_the_lead():
         ({"email": "jane@mailinator.com"}, ""),
         ({"email": "jane@acme.com", "website": "https://www.acme-group.com"}, "acme-group.com"),  # website wins
         ({"email": "jane@acme.com", "website": "n/a"}, "acme.com"),
+        ({"email": "jane@acme.com", "website": "https://facebook.com/acme"}, "acme.com"),
         ({}, ""),
     ],
 )
@@ -595,6 +633,13 @@ def test_company_domain_from_website_else_business_email(fields, domain):
     lead = _lead(**fields)
     normalize_lead(lead, default_region="US")
     assert lead.domain == domain
+
+
+def test_linkedin_profile_in_the_website_column_becomes_the_linkedin_url():
+    lead = _lead(website="linkedin.com/in/Jane-Roe")
+    normalize_lead(lead, default_region="US")
+    assert (lead.linkedin_url, lead.linkedin_key, lead.domain) == (
+        "https://www.linkedin.com/in/jane-roe", "/in/jane-roe", "")
 
 
 def test_country_code_comes_from_phone_when_no_country_is_given():
@@ -609,6 +654,15 @@ def test_country_derived_from_an_old_phone_does_not_steer_a_new_one():
     lead.phone = "(415) 555-2671"  # edited by a reviewer
     normalize_lead(lead, default_region="US")
     assert (lead.phone, lead.country_code) == ("+14155552671", "US")
+
+
+def test_clearing_the_country_clears_the_code_it_gave():
+    lead = _lead(country="Germany")
+    normalize_lead(lead, default_region="US")
+    assert lead.country_code == "DE"
+    lead.country = ""
+    normalize_lead(lead, default_region="US")
+    assert lead.country_code == ""
 
 
 def test_names_are_joined_and_split_on_the_lead():
@@ -684,8 +738,9 @@ def test_normalize_leads_does_every_lead_of_the_list():
 
 
 def test_values_fit_their_columns():
-    lead = _lead(email="x" * 60 + "@" + "a" * 60 + ".com", full_name="A" * 400, company="C" * 400,
-                 title="T" * 400, phone="1" * 70, website="https://acme.com/" + "p" * 600)
+    lead = _lead(email="x" * 60 + "@" + "ü" * 250 + ".com", full_name="A" * 400, company="C" * 400,
+                 title="T" * 400, phone="1" * 70, website="https://acme.com/" + "p" * 600,
+                 linkedin_url="linkedin.com/in/" + "j" * 484)
     normalize_lead(lead, default_region="US")
     for field in Lead._meta.concrete_fields:
         if getattr(field, "max_length", None) and isinstance(getattr(lead, field.attname), str):
@@ -703,3 +758,26 @@ def test_garbage_in_any_field_never_raises():
              for _ in range(300)]
     normalize_leads(leads, default_region="GB")
     assert all(set(lead.normalized) == set(NORMALIZED_KEYS) for lead in leads)
+
+
+@pytest.mark.parametrize("fields", MESSY)
+def test_updated_fields_lists_everything_normalization_changes(fields):
+    lead = _lead(**fields, city=" Paris ", state="  IDF", street="1  rue X", postal_code=" 75001 ")
+    before = {f.attname: getattr(lead, f.attname) for f in Lead._meta.concrete_fields}
+    normalize_lead(lead, default_region="US")
+    changed = {name for name, value in before.items() if getattr(lead, name) != value}
+    assert changed <= set(UPDATED_FIELDS)
+
+
+def test_normalized_lead_round_trips_through_postgresql(in_tenant_a):
+    from tests.factories import make_lead
+
+    lead = make_lead(email=" Anna@MÜNCHEN.de ", first_name="ANNA", last_name="VON MÜLLER", full_name="",
+                     company="Müller GmbH & Co. KG", phone="0049 89 1234567", title="Geschäftsführerin",
+                     country="Deutschland")
+    normalize_leads([lead], default_region="US")
+    Lead.objects.bulk_update([lead], UPDATED_FIELDS)
+    stored = Lead.objects.get(pk=lead.pk)
+    assert {f: getattr(stored, f) for f in UPDATED_FIELDS} == {f: getattr(lead, f) for f in UPDATED_FIELDS}
+    assert (stored.last_name, stored.company_key, stored.country_code) == ("von Müller", "muller", "DE")
+    assert stored.raw["email"] == " Anna@MÜNCHEN.de "
