@@ -560,6 +560,8 @@ def merge_into(*, duplicate: Lead, survivor: Lead, actor: str) -> Lead:
     """Merge one lead into another (see ``merge_leads``); returns the survivor."""
     if duplicate.pk == survivor.pk:
         raise ValueError("a lead cannot be merged into itself")
+    if survivor.status in (LeadStatus.DUPLICATE, LeadStatus.ARCHIVED) or duplicate.status == LeadStatus.DUPLICATE:
+        raise ValueError("only two surviving leads can be merged")
     with transaction.atomic():
         lock_keys(lead_lock_keys(duplicate) + lead_lock_keys(survivor))
         merge_leads([(duplicate, survivor)], actor=actor)
