@@ -120,7 +120,10 @@ class _Run:
         self.events: list[EventRow] = []
         for lead in leads:
             if lead.status == LeadStatus.ERROR:
-                self.stage[lead.pk] = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
+                stage = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
+                if stage == DEDUPE and not lead.normalized:
+                    stage = NORMALIZE  # its normalization was not kept (see _process_chunk)
+                self.stage[lead.pk] = stage
             else:
                 self.stage[lead.pk] = NEXT_STAGE[lead.status]
 
@@ -248,14 +251,16 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
         with _timed("write"):
             for lead in leads:
                 lead.updated_at = run.now
-            failed_ids = set(run.failed)
+            # A lead that failed before it was deduplicated keeps what it had (its new
+            # keys could clash with a survivor's): only its error is written. One that
+            # failed later keeps the stages it passed, so a retry starts where it failed.
+            early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
             # Leads merged away first: the unique email index allows one survivor.
-            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE and l.pk not in failed_ids]
-            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
+            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in early]
             bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
             bulk_update_values(Lead, rest, WRITTEN_FIELDS)
-            # A failed lead keeps what it had: only its error is written.
-            bulk_update_values(Lead, list(run.failed.values()), ERROR_FIELDS)
+            bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
             write_events(run.events, now=run.now)
     return Counter(lead.status for lead in leads)
 
