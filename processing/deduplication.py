@@ -338,6 +338,13 @@ class Candidate:
         self.merge_history = None
 
 
+_NAMED_BLOCKS = ("company_key", "domain")
+
+
+def _named(lead, field: str) -> str:
+    return f"{getattr(lead, field)}|{(lead.name_key or '')[:1]}"
+
+
 def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
@@ -357,7 +364,17 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     # "<> ''" lets PostgreSQL use the partial key indexes (it cannot prove that
     # from a long array), and status is filtered here: almost every lead is in a
     # matchable status, so an index on it only turns this into a table scan.
-    where = " OR ".join(f'("{field}" = ANY(%s) AND "{field}" <> \'\')' for field, _ in wanted)
+    # Company and domain blocks are narrowed to the same initial of the last name
+    # (see _blocks): colleagues with other names can never match.
+    clauses, params = [], []
+    for field, values in wanted:
+        clause = f'("{field}" = ANY(%s) AND "{field}" <> \'\''
+        params.append(values)
+        if field in _NAMED_BLOCKS:
+            clause += f""" AND ("{field}" || '|' || left("name_key", 1)) = ANY(%s)"""
+            params.append(sorted({_named(l, field) for l in leads if getattr(l, field)}))
+        clauses.append(clause + ")")
+    where = " OR ".join(clauses)
     columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
     sql = (f"SELECT {columns}, coalesce((normalized->>'is_free')::boolean, false), "
            f"coalesce((normalized->>'is_role')::boolean, false) "
@@ -365,7 +382,7 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     own = {l.pk for l in leads}
     matchable = set(MATCHABLE_STATUSES)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [values for _, values in wanted])
+        cursor.execute(sql, params)
         rows = sorted(row for row in cursor.fetchall() if row[0] not in own and row[1] in matchable)
     return [Candidate(row) for row in rows]
 
@@ -399,9 +416,9 @@ def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
         if lead.name_key:
             blocks[f"n:{lead.name_key}"].append(lead)
         if lead.company_key:
-            blocks[f"c:{lead.company_key}"].append(lead)
+            blocks[f"c:{_named(lead, 'company_key')}"].append(lead)
         if lead.domain:
-            blocks[f"d:{lead.domain}"].append(lead)
+            blocks[f"d:{_named(lead, 'domain')}"].append(lead)
     return blocks
 
 
