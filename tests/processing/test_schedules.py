@@ -166,6 +166,12 @@ def test_scheduled_run_processes_every_active_tenant_and_skips_inactive(live, se
             Tenant.objects.filter(schema_name="tenant_b").update(is_active=True)
 
 
+def ours(per_schema: dict) -> dict:
+    """The test tenants' part of a per-tenant result (other session tenants, e.g. the
+    browser tests' one, may exist while these run)."""
+    return {schema: n for schema, n in per_schema.items() if schema in ("tenant_a", "tenant_b")}
+
+
 def test_cleanup_archives_exactly_the_leads_past_retention(tenant_a, tenant_b, settings):
     settings.LEAD_RETENTION_DAYS = 30
     now = timezone.now()
@@ -180,7 +186,7 @@ def test_cleanup_archives_exactly_the_leads_past_retention(tenant_a, tenant_b, s
         Lead.objects.filter(pk__in=b_stale).update(status_changed_at=now - timedelta(days=400))
     connection.set_schema_to_public()
 
-    assert tasks.cleanup() == {"tenant_a": 3, "tenant_b": 1}
+    assert ours(tasks.cleanup()) == {"tenant_a": 3, "tenant_b": 1}
 
     assert _statuses("tenant_a", stale) == {LeadStatus.ARCHIVED}
     assert _statuses("tenant_a", recent) == {LeadStatus.ERROR}
@@ -190,7 +196,7 @@ def test_cleanup_archives_exactly_the_leads_past_retention(tenant_a, tenant_b, s
         assert run.changes == {"archived": 3, "retention_days": 30}
         assert AuditEvent.objects.filter(action="archived", from_status="error", to_status="archived").count() == 3
     # A second run finds nothing more and says so.
-    assert tasks.cleanup() == {"tenant_a": 0, "tenant_b": 0}
+    assert ours(tasks.cleanup()) == {"tenant_a": 0, "tenant_b": 0}
 
 
 def test_cleanup_uses_the_tenants_own_retention(tenant_a, settings):

@@ -102,9 +102,12 @@ def test_fan_out_queues_one_chunk_per_batch_size_per_active_tenant(tenant_a, ten
         bulk_leads(1)
     connection.set_schema_to_public()
     with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.run_batch_processing() == {"tenant_a": 2, "tenant_b": 1}
-    assert [(f, a[0], a[1]) for f, a in queued] == [
+        result = tasks.run_batch_processing()
+        # Other session tenants (the browser tests' one) may exist: look at ours only.
+        assert {k: v for k, v in result.items() if k in ("tenant_a", "tenant_b")} == {"tenant_a": 2, "tenant_b": 1}
+    ours = [(f, a[0], a[1]) for f, a in queued if a[0] in ("tenant_a", "tenant_b")]
+    assert ours == [
         ("processing.tasks.process_chunk", "tenant_a", a_ids[1:3]),
         ("processing.tasks.process_chunk", "tenant_a", a_ids[3:5]),
-        ("processing.tasks.process_chunk", "tenant_b", queued[2][1][1]),
+        ("processing.tasks.process_chunk", "tenant_b", ours[2][2]),
     ]

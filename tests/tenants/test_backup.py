@@ -1,5 +1,6 @@
 """backup_tenant / restore_tenant round trip. pg_dump reads committed rows only, so these
-tests commit (transactional_db) and drop their schemas afterwards."""
+tests commit their own tenants and drop them afterwards. (Not transactional_db: its
+flush would empty the public tables that hold every other test's tenants.)"""
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -14,8 +15,28 @@ from tenants.services import tenant_create
 SRC, COPY = "bk_src", "bk_copy"
 
 
+def _drop_backup_tenants():
+    connection.set_schema_to_public()
+    for slug in (SRC, COPY):
+        Tenant.objects.filter(schema_name=slug).delete()
+        if schema_exists(slug):
+            with connection.cursor() as cursor:
+                cursor.execute(f'DROP SCHEMA "{slug}" CASCADE')
+
+
 @pytest.fixture
-def source_tenant(transactional_db, settings, tmp_path):
+def committed(django_db_setup, django_db_blocker):
+    """Autocommit database access (pg_dump must see the rows); cleans up after itself."""
+    with django_db_blocker.unblock():
+        _drop_backup_tenants()
+        try:
+            yield
+        finally:
+            _drop_backup_tenants()
+
+
+@pytest.fixture
+def source_tenant(committed, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     tenant_create(slug=SRC, name="Backup Source", domain="bk-src.localhost", admin_email="a@bk.test", admin_password="pw-backup-1")
     with schema_context(SRC):
@@ -27,13 +48,6 @@ def source_tenant(transactional_db, settings, tmp_path):
     logo = settings.MEDIA_ROOT / SRC / "branding" / "logo.png"
     logo.parent.mkdir(parents=True)
     logo.write_bytes(b"\x89PNG fake logo bytes")
-    yield
-    connection.set_schema_to_public()
-    for slug in (SRC, COPY):
-        Tenant.objects.filter(schema_name=slug).delete()
-        if schema_exists(slug):
-            with connection.cursor() as cursor:
-                cursor.execute(f'DROP SCHEMA "{slug}" CASCADE')
 
 
 def _leads(schema):
