@@ -16,6 +16,10 @@ SAMPLE_ROWS = [
 
 
 def create_sample_leads() -> int:
-    """Ingest the sample rows (source ``demo``) the same way the API does; returns how many were stored."""
+    """Ingest the sample rows (source ``demo``) the same way the API does, then run the
+    pipeline on them so the review queue has something to show; returns how many were stored."""
+    from processing.pipeline import process_leads
+
     results = ingest_leads(rows=SAMPLE_ROWS, source="demo", actor="system:bootstrap_demo")
+    process_leads([r.id for r in results if r.id], actor="system:bootstrap_demo")
     return sum(1 for r in results if r.outcome != Outcome.INVALID)

@@ -88,6 +88,8 @@ def test_bootstrap_demo_is_idempotent(db, capsys):
 
         count = Lead.objects.count()
         assert count > 0
+        # The sample leads went through the pipeline: the review queue is not empty.
+        assert Lead.objects.filter(status="pending_review").exists()
     call_command("bootstrap_demo")
     second = capsys.readouterr().out
     assert "already exists; nothing changed" in second
