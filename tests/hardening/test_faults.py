@@ -171,3 +171,178 @@ def test_web_workers_answer_right_after_a_database_restart(private_pg):
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+# --- Shared helpers for the in-process fault tests ----------------------------
+
+def _api_client(schema: str, host: str, name: str = "faults"):
+    from django.test import Client
+    from django_tenants.utils import schema_context
+
+    from leads.models import ApiKey
+
+    with schema_context(schema):
+        _, key = ApiKey.objects.create_key(name=name, scopes="read,write")
+    return Client(HTTP_HOST=host, HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+
+SURNAMES = ("Abbott", "Brennan", "Castillo", "Dvorak", "Eriksen", "Fujita", "Galloway", "Hartmann", "Iwu",
+            "Jankowski", "Kowalczyk", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quintero",
+            "Rasmussen", "Schreiber", "Tanaka")
+COMPANIES = ("Acme", "Borealis", "Cobalt", "Driftwood", "Ember", "Fjord", "Granite", "Halcyon", "Ironbark",
+             "Juniper", "Kestrel", "Lumen", "Monsoon", "Nimbus", "Obsidian", "Pinnacle", "Quarry", "Redwood",
+             "Sequoia", "Tundra")
+
+
+def _rows(prefix: str, n: int) -> list[dict]:
+    """Distinct people (the pipeline would merge look-alikes as duplicates)."""
+    return [{"external_id": f"{prefix}-{i}", "email": f"{SURNAMES[i].lower()}@{COMPANIES[i].lower()}.example.com",
+             "first_name": "Pat", "last_name": SURNAMES[i], "company": f"{COMPANIES[i]} Labs"} for i in range(n)]
+
+
+def _post_batch(client, source: str, rows: list[dict], **headers):
+    return client.post("/api/v1/leads/batch", {"source": source, "leads": rows},
+                       content_type="application/json", **headers)
+
+
+# --- Redis unreachable ------------------------------------------------------
+
+def test_api_keeps_answering_with_redis_unreachable_and_status_says_degraded(tenant_a, tenant_b, settings):
+    """Throttles count in the database cache, idempotent retries replay, and
+    /api/v1/status reports the cache as degraded (ok, but not on Redis)."""
+    from django.core.cache import caches
+    from django.test import override_settings
+
+    from tests.hardening.reconcile import assert_reconciled
+    from tests.tenants.test_cache_fallback import DEAD_REDIS
+
+    rates = {**settings.LEADHUB_THROTTLE_RATES, "api_key": "4/min"}
+    with override_settings(CACHES=DEAD_REDIS, LEADHUB_THROTTLE_RATES=rates):
+        client = _api_client("tenant_a", "a.localhost")
+        rows = _rows("redis", 3)
+        first = _post_batch(client, "redis-down", rows, HTTP_IDEMPOTENCY_KEY="batch-1")
+        assert first.status_code == 200, first.content
+        assert first.json()["summary"]["created"] == 3
+        retry = _post_batch(client, "redis-down", rows, HTTP_IDEMPOTENCY_KEY="batch-1")
+        assert retry.status_code == 200 and retry["Idempotent-Replayed"] == "true"
+        assert retry.json() == first.json()
+
+        status = client.get("/api/v1/status")
+        assert status.status_code == 200
+        body = status.json()
+        assert body["cache"]["ok"] is True and body["cache"]["degraded"] is True
+        assert body["cache"]["serving"] == "database (redis unreachable)"
+        assert body["degraded"] == ["cache"]
+        assert body["database"]["ok"] and body["leads"]["total"] == 3
+        assert caches["default"].degraded
+
+        assert client.get("/api/v1/leads").status_code == 200
+        throttled = client.get("/api/v1/leads")  # fifth request in the minute at 4/min
+        assert throttled.status_code == 429
+        assert "detail" in throttled.json()
+        # The throttle counts per key in tenant A's keys: another key (tenant B) is not throttled.
+        assert _api_client("tenant_b", "b.localhost").get("/api/v1/leads").status_code == 200
+
+    assert_reconciled("tenant_a", external_ids=[r["external_id"] for r in rows], source="redis-down")
+
+
+def test_status_says_not_degraded_when_the_cache_is_as_configured(client_a, tenant_a):
+    from tests.factories import make_user
+
+    from django_tenants.utils import schema_context
+
+    with schema_context("tenant_a"):
+        client_a.force_login(make_user("viewer"))
+    body = client_a.get("/api/v1/status").json()
+    assert body["cache"]["ok"] is True and body["cache"]["degraded"] is False
+    assert body["degraded"] == []
+
+
+# --- A provider answering 5xx for minutes -------------------------------------
+
+@pytest.fixture
+def fake_time(monkeypatch):
+    """One fake clock for Django (timezone.now) and the provider clients (their
+    backoff sleeps advance it): minutes pass in a test without waiting."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from processing.providers.base import Clock, FakeClock
+
+    clock = FakeClock(start=time.time())
+    monkeypatch.setattr(timezone, "now", lambda: dt.datetime.fromtimestamp(clock.now, tz=dt.timezone.utc))
+    monkeypatch.setattr(Clock, "time", lambda self: clock.time())
+    monkeypatch.setattr(Clock, "sleep", lambda self, seconds: clock.sleep(seconds))
+    return clock
+
+
+@pytest.fixture
+def providers_on_httpserver(settings, httpserver):
+    from processing.providers.base import reset_limiters
+    from tests.processing.conftest import ZB_KEY
+
+    settings.ZEROBOUNCE_BASE_URL = settings.CLEARBIT_BASE_URL = httpserver.url_for("").rstrip("/")
+    settings.ZEROBOUNCE_API_KEY, settings.CLEARBIT_API_KEY = ZB_KEY, ""
+    settings.PROVIDER_TIMEOUT, settings.PROVIDER_RETRIES, settings.PROVIDER_BACKOFF = 0.5, 2, 1.0
+    settings.PROVIDER_RETRY_MINUTES = 2
+    settings.VERIFY_MX = False
+    reset_limiters()
+    yield httpserver
+    reset_limiters()
+
+
+def test_provider_answering_503_for_minutes_keeps_leads_retryable_then_recovery_finishes_them(
+        tenant_a, providers_on_httpserver, fake_time):
+    """Batch runs (what the schedule does) over ten minutes of ZeroBounce answering
+    503: each run retries with backoff, then defers the leads; no lead errors out
+    or is lost. When the provider answers again, the next run finishes them all."""
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from leads.models import Lead, LeadStatus
+    from processing.batch import awaiting_lead_ids, process_chunk_now
+    from processing.claims import AWAITING_STATUSES
+    from tests.hardening.reconcile import assert_reconciled
+    from tests.processing.conftest import FakeZeroBounce
+
+    httpserver = providers_on_httpserver
+    client = _api_client("tenant_a", "a.localhost")
+    rows = _rows("outage", 20)
+    assert _post_batch(client, "outage", rows).json()["summary"]["created"] == 20
+    ext_ids = [r["external_id"] for r in rows]
+    for path in ("/v2/validate", "/v2/validatebatch"):  # single look-ups or a batch, by volume
+        httpserver.expect_request(path).respond_with_data("maintenance", status=503)
+
+    def batch_run() -> int:
+        with schema_context("tenant_a"):
+            ids = awaiting_lead_ids()
+            if ids:
+                process_chunk_now(lead_ids=ids, actor="schedule:batch")
+            return len(ids)
+
+    calls, started = 0, fake_time.time()
+    for minute in range(5):  # a run every ~2 minutes for 10 minutes
+        assert batch_run() == 20
+        asked = sum(1 for req, _ in httpserver.log if req.path.startswith("/v2/validate"))
+        assert asked > calls, "each run asks the provider again"
+        calls = asked
+        with schema_context("tenant_a"):
+            leads = list(Lead.objects.filter(source="outage"))
+            assert {l.status for l in leads} <= set(AWAITING_STATUSES), {l.status for l in leads}
+            assert all(l.next_attempt_at and l.next_attempt_at > timezone.now() for l in leads)
+            assert all(l.error_message == "" and l.verification == {} for l in leads)
+        assert_reconciled("tenant_a", external_ids=ext_ids, source="outage")
+        fake_time.advance(60)
+        assert batch_run() == 0, "a lead was retried before its next attempt was due"
+        fake_time.advance(61)
+    assert fake_time.time() - started >= 600  # ten minutes of outage, no real waiting
+    assert calls >= 5 * 3  # every run: first try + PROVIDER_RETRIES
+
+    httpserver.clear()
+    FakeZeroBounce().install(httpserver)
+    assert batch_run() == 20
+    with schema_context("tenant_a"):
+        assert set(Lead.objects.filter(source="outage").values_list("status", flat=True)) == {LeadStatus.PENDING_REVIEW}
+    result = assert_reconciled("tenant_a", external_ids=ext_ids, source="outage")
+    assert result.by_status == {LeadStatus.PENDING_REVIEW: 20}
