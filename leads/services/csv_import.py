@@ -196,7 +196,7 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
 
 
 # Waits between attempts to record a failed import while the database is away.
-MARK_FAILED_DELAYS = (0.5, 1, 2, 4)
+MARK_FAILED_DELAYS = (0.5, 1, 2, 4, 8)
 
 
 def _mark_failed(batch_pk: int, exc: Exception) -> None:
