@@ -124,6 +124,11 @@ else:
 _db["ENGINE"] = "django_tenants.postgresql_backend"
 _db.setdefault("OPTIONS", {})
 DATABASES = {"default": _db}
+# --- Database restarts (faults) --------------------------------------------
+# Persistent connections (CONN_MAX_AGE) die when PostgreSQL restarts or fails
+# over; checking a reused connection before each request replaces a dead one
+# instead of answering that request with a 500.
+_db["CONN_HEALTH_CHECKS"] = envbool("DB_CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ----------------------------------------------------

@@ -47,11 +47,18 @@ def database_status() -> dict:
 
 
 def cache_status() -> dict:
+    """Whether the cache answers, and whether it is degraded: the FallbackCache
+    serving from the database cache because Redis is unreachable (everything
+    works, slower; the operator should bring Redis back)."""
     key = "leadhub:status-probe"
     try:
         cache.set(key, "ok", 10)
         ok = cache.get(key) == "ok"
-        return {"ok": ok, "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]}
+        out = {"ok": ok, "backend": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+               "degraded": bool(getattr(cache, "degraded", False))}
+        if hasattr(cache, "backend_name"):
+            out["serving"] = cache.backend_name()
+        return out
     except Exception as exc:
         return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
 
@@ -154,5 +161,7 @@ def system_status(*, with_leads: bool = True) -> dict:
         report["leads"] = lead_counts()
     report["providers"] = provider_health()
     report["ok"] = report["database"]["ok"] and report["cache"]["ok"] and report["broker"].get("ok", False)
+    # Working but not as configured (e.g. Redis down, database cache standing in).
+    report["degraded"] = [name for name in ("cache",) if report[name].get("degraded")]
     report["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return report

@@ -10,13 +10,18 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from leads.models import ImportBatch
 from leads.services.ingest import Outcome, ingest_leads, lead_quota
+
+logger = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
 CHUNK_ROWS = 5000  # rows per committed chunk: fewer commits, memory still bounded
@@ -182,14 +187,36 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
                 progress(len(chunk))
     except Exception as exc:
         if batch is not None:
-            ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.FAILED,
-                                                           error_message=str(exc)[:2000],
-                                                           finished_at=timezone.now())
+            _mark_failed(batch.pk, exc)
         raise
     if batch is not None:
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE, finished_at=timezone.now())
         batch.refresh_from_db()
     return report
+
+
+# Waits between attempts to record a failed import while the database is away.
+MARK_FAILED_DELAYS = (0.5, 1, 2, 4, 8)
+
+
+def _mark_failed(batch_pk: int, exc: Exception) -> None:
+    """Record that the import stopped, so the batch does not say "running" forever.
+
+    When the import failed because the database went away (a restart, a
+    fail-over), the same connection is dead: drop it and try again on a new one
+    for a few seconds. If the database stays away the batch keeps its last
+    committed counts and the original error is what the caller sees.
+    """
+    for delay in (0, *MARK_FAILED_DELAYS):
+        time.sleep(delay)
+        try:
+            ImportBatch.objects.filter(pk=batch_pk).update(status=ImportBatch.Status.FAILED,
+                                                           error_message=str(exc)[:2000],
+                                                           finished_at=timezone.now())
+            return
+        except DatabaseError:
+            connection.close()
+    logger.error("import batch %s failed and could not be marked failed: database unreachable", batch_pk)
 
 
 def _chunk(report: ImportReport, chunk: list[dict], *, source: str, actor: str, quota: int) -> None:

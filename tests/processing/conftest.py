@@ -236,6 +236,11 @@ def purge_broker() -> None:
 def live(django_db_setup, django_db_blocker):
     """Autocommit access to the test database; everything written is wiped afterwards."""
     with django_db_blocker.unblock():
+        # A transactional test earlier in the session may have flushed the
+        # public tables (tenants, domains): put the test tenants back first.
+        from tests.conftest import ensure_test_tenants
+
+        ensure_test_tenants()
         wipe()
         purge_broker()
         try:

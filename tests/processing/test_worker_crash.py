@@ -26,6 +26,7 @@ from django_tenants.utils import schema_context
 
 from leads.models import AuditEvent, Lead
 from processing.claims import AWAITING_STATUSES
+from tests.hardening.reconcile import assert_reconciled
 from tests.processing.conftest import SCHEMAS, bulk_leads
 from tests.tenants.test_provisioning import _test_database_url
 
@@ -163,6 +164,8 @@ def test_killed_worker_loses_nothing_and_repeats_nothing(live, broker):
           f"all final after {elapsed:.1f} s")
 
     for schema in SCHEMAS:
+        # The shared count reconciliation: every lead once, final or retryable, no lease left.
+        assert_reconciled(schema, lead_ids=ids[schema])
         with schema_context(schema):
             leads = Lead.objects.all()
             # Each tenant has exactly its own leads, all processed, none still leased.

@@ -49,7 +49,8 @@ class Command(BaseCommand):
 
         w = self.stdout.write
         w(f"database   {ok(r['database'])}")
-        w(f"cache      {ok(r['cache'])}")
+        degraded = f" DEGRADED: {r['cache'].get('serving', 'fallback')}" if r["cache"].get("degraded") else ""
+        w(f"cache      {ok(r['cache'])}{degraded}")
         b = r["broker"]
         extra = f", {b['in_flight']} in flight" if "in_flight" in b else ""
         w(f"broker     {b['kind']} {ok(b)}; queue depth {b.get('queue_depth', '?')}{extra}")
