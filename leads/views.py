@@ -284,6 +284,9 @@ def lead_detail(request, lead_id: int):
 @tenant_page("reviewer")
 def lead_review_view(request, lead_id: int):
     """A plain form post (works without JavaScript): review, then go back where the reviewer was."""
+    # Another tenant's id (or a deleted lead) is "not found" whatever the form holds.
+    if not Lead.objects.filter(pk=lead_id).exists():
+        raise Http404("No such lead.")
     back = _safe_next(request, reverse("lead-detail", args=[lead_id]))
     form = ReviewForm(request.POST)
     if not form.is_valid():
