@@ -21,7 +21,8 @@ RETENTION = timedelta(hours=24)
 def principal_of(request) -> str:
     auth = getattr(request, "auth", None)
     if getattr(auth, "is_api_key", False):
-        return f"api_key:{auth.pk}"
+        # The prefix, not the pk: an ApiKey's pk holds its hash and overflows the principal column.
+        return f"api_key:{auth.prefix}"
     return f"user:{request.user.pk}"
 
 
