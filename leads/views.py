@@ -315,12 +315,15 @@ def lead_edit(request, lead_id: int):
         form = LeadContactForm(lead=lead)
         return render(request, template, _detail_context(request, lead, form))
     form = LeadContactForm(request.POST, lead=lead)
-    form.is_valid()  # plain text fields: always valid; the service validates the values
-    try:
-        lead = lead_update_contact(lead_id=lead.pk, changes=form.changes(), user=request.user)
-    except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+    # Plain text fields: the form only refuses what cannot be stored (NUL characters); the
+    # service validates the values. A field the form refused is never dropped and called "saved".
+    if form.is_valid():
+        try:
+            lead = lead_update_contact(lead_id=lead.pk, changes=form.changes(), user=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if form.errors:
         for field in form.errors:
             if field in form.fields:
                 form.fields[field].widget.attrs.update(
