@@ -144,13 +144,16 @@ def _a_session_cookie_on_b() -> Client:
     return replay
 
 
+def _key_of_a() -> str:
+    with schema_context("tenant_a"):
+        return api_key_create(name="matrix", scopes=["read", "write", "admin"])[1]
+
+
 def caller(kind: str) -> Api:
     if kind == "a_jwt":
         return Api("b.localhost", f"Bearer {jwt_for('tenant_a', 'admin@a.test', 'pw-admin-123')['access']}")
     if kind == "a_api_key":
-        with schema_context("tenant_a"):
-            _key, clear = api_key_create(name="matrix", scopes=["read", "write", "admin"])
-        return Api("b.localhost", f"Api-Key {clear}")
+        return Api("b.localhost", f"Api-Key {_key_of_a()}")
     if kind == "a_session":
         api = Api("b.localhost")
         api.client = _a_session_cookie_on_b()
@@ -262,6 +265,11 @@ def test_a_sees_its_own_data_with_the_same_routes(a_data):
     assert download.status_code == 200 and MARK.encode() in _content(download)
     logo = Client(HTTP_HOST="a.localhost").get("/branding/logo")
     assert logo.status_code == 200 and MARK.encode() in _content(logo)
+    # The session cookie replayed on B (above) is a live one on A's own host.
+    own = _a_session_cookie_on_b()
+    own.defaults["HTTP_HOST"] = "a.localhost"
+    assert own.get("/").status_code == 200
+    assert MARK.encode() in _content(Api("a.localhost", f"Api-Key {_key_of_a()}").get(f"/api/v1/leads/{A_ID}"))
 
 
 def test_the_route_walk_substitutes_every_parameter(a_data):

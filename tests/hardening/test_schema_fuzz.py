@@ -89,3 +89,36 @@ def test_every_operation_answers_within_its_schema(api_schema, fuzz_key):
                 failures.append(f"{operation.label} [{mode.value}]: {exc}")
     assert len(fuzzed) >= 25, fuzzed  # every documented operation was reached
     assert not failures, "\n\n".join(failures)
+
+
+# --- what the fuzzer found, pinned down as plain regression tests ---------------------------
+
+@pytest.fixture
+def key_api(fuzz_key):
+    from tests.leads.conftest import Api
+
+    return Api(HOST, f"Api-Key {fuzz_key}")
+
+
+def test_an_api_key_can_create_an_export_and_a_suppression(key_api):
+    """Both were 500s: the API key's stand-in user was stored as the creator."""
+    assert key_api.post("/api/v1/exports", {"format": "instantly_csv", "destination": "k"}).status_code == 201
+    response = key_api.post("/api/v1/suppressions", {"kind": "email", "value": "stop@example.com"})
+    assert response.status_code == 201, response.content
+
+
+def test_an_api_key_can_send_an_idempotency_key(key_api):
+    """Was a 500: the stored principal held the key's hash and overflowed its column."""
+    body = {"source": "idem", "leads": [{"email": "idem@example.com"}]}
+    first = key_api.post("/api/v1/leads/batch", body, headers={"HTTP_IDEMPOTENCY_KEY": "k-1"})
+    again = key_api.post("/api/v1/leads/batch", body, headers={"HTTP_IDEMPOTENCY_KEY": "k-1"})
+    assert first.status_code == again.status_code == 200, first.content
+    assert again["Idempotent-Replayed"] == "true" and again.json() == first.json()
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leads/abc", "/api/v1/leads/-1", "/api/v1/nowhere"])
+def test_unknown_api_paths_answer_the_json_error_shape(key_api, path):
+    response = key_api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"] and response.json()["errors"] == {}
