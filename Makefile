@@ -35,5 +35,10 @@ bench: install
 load: install
 	$(PY) -m tests.load.run
 
+# Schema fuzzing with many more generated examples per operation than `make test` runs.
+FUZZ_EXAMPLES ?= 200
+fuzz: install
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q tests/hardening/test_schema_fuzz.py $(PYTEST_ARGS)
+
 clean-data:
 	rm -rf .data

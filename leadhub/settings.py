@@ -293,6 +293,20 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] = {
     "ImportBatchStatusEnum": ["running", "done", "failed"],
 }
 
+# --- Hardening: the schema documents the error answers every operation can give --------
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",  # drf-spectacular's default hook, kept
+    "leads.api.schema.document_error_responses",
+]
+
+# JSON bodies with NUL characters or lone surrogates (PostgreSQL cannot store them) get a 400
+# naming the field instead of failing inside a write.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
+    "leads.api.parsers.StrictJSONParser",
+    "rest_framework.parsers.FormParser",
+    "rest_framework.parsers.MultiPartParser",
+]
+
 # --- Auth, i18n, static ------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -10,3 +10,7 @@ urlpatterns = [
     path("api/", include("leads.api.urls")),
     path("", include("leads.urls")),
 ]
+
+# JSON errors for the API, pages for the rest (see leadhub.views.not_found).
+handler404 = "leadhub.views.not_found"
+handler500 = "leadhub.views.server_error"

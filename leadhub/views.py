@@ -45,3 +45,22 @@ def unknown_host(request):
 
 def public_home(request):
     return render(request, "public_home.html")
+
+
+def not_found(request, exception=None):
+    """404 of a tenant host: the API's JSON error shape under /api/ (an id that is not a
+    number, an unknown route), Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "errors": {}, "code": "not_found"}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500 of a tenant host: JSON under /api/ so API clients always get the one error shape."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal server error.", "errors": {}, "code": "server_error"}, status=500)
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)

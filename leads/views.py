@@ -284,6 +284,9 @@ def lead_detail(request, lead_id: int):
 @tenant_page("reviewer")
 def lead_review_view(request, lead_id: int):
     """A plain form post (works without JavaScript): review, then go back where the reviewer was."""
+    # Another tenant's id (or a deleted lead) is "not found" whatever the form holds.
+    if not Lead.objects.filter(pk=lead_id).exists():
+        raise Http404("No such lead.")
     back = _safe_next(request, reverse("lead-detail", args=[lead_id]))
     form = ReviewForm(request.POST)
     if not form.is_valid():
@@ -312,12 +315,15 @@ def lead_edit(request, lead_id: int):
         form = LeadContactForm(lead=lead)
         return render(request, template, _detail_context(request, lead, form))
     form = LeadContactForm(request.POST, lead=lead)
-    form.is_valid()  # plain text fields: always valid; the service validates the values
-    try:
-        lead = lead_update_contact(lead_id=lead.pk, changes=form.changes(), user=request.user)
-    except ValidationError as exc:
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
+    # Plain text fields: the form only refuses what cannot be stored (NUL characters); the
+    # service validates the values. A field the form refused is never dropped and called "saved".
+    if form.is_valid():
+        try:
+            lead = lead_update_contact(lead_id=lead.pk, changes=form.changes(), user=request.user)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if form.errors:
         for field in form.errors:
             if field in form.fields:
                 form.fields[field].widget.attrs.update(

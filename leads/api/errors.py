@@ -35,7 +35,11 @@ def _messages(value) -> list[str]:
 
 
 def error_body(detail: str, errors: dict | None = None, **extra) -> dict:
-    return {"detail": str(detail), "errors": errors or {}, **extra}
+    """The error shape. Nested errors (a list field's per-item messages, a nested serializer's
+    fields) are flattened to ``field: ["item: message", ...]`` so ``errors`` is always
+    ``{field: [messages]}``, as documented."""
+    flat = {str(field): _messages(messages) for field, messages in (errors or {}).items()}
+    return {"detail": str(detail), "errors": flat, **extra}
 
 
 def exception_handler(exc, context):

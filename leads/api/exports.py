@@ -10,6 +10,7 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.schema import paginated
 from leads.models import Export, ExportFormat, ExportIssue, SuppressionEntry
 from leads.permissions import IsReviewer, IsTenantAdmin
 from leads.services.exports import ExportInvalid, export_create, export_start
@@ -68,7 +69,7 @@ class ExportListCreate(APIView):
 
     permission_classes = [IsReviewer]
 
-    @extend_schema(operation_id="exports_list", responses=ExportSerializer(many=True))
+    @extend_schema(operation_id="exports_list", responses=paginated(ExportSerializer, "PaginatedExportList"))
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(Export.objects.order_by("-id"), request, view=self)
@@ -135,7 +136,7 @@ class SuppressionListCreate(APIView):
 
     permission_classes = [IsReviewer]
 
-    @extend_schema(operation_id="suppressions_list", responses=SuppressionSerializer(many=True))
+    @extend_schema(operation_id="suppressions_list", responses=paginated(SuppressionSerializer, "PaginatedSuppressionList"))
     def get(self, request):
         qs = SuppressionEntry.objects.order_by("-id")
         if request.query_params.get("kind"):

@@ -6,12 +6,13 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, generics, renderers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.errors import error_body
 from leads.api.idempotency import run_idempotent
+from leads.api.parsers import StrictJSONParser
 from leads.api.serializers import (
     BatchResultSerializer,
     DryRunReportSerializer,
@@ -25,6 +26,7 @@ from leads.permissions import IsViewer
 from leads.services.audit import actor_label
 from leads.services.csv_import import CsvError, import_csv
 from leads.services.ingest import MAX_BATCH_ROWS, Outcome, ingest_leads, quota_refused, summarize
+from leads.textsafety import unstorable_reason
 
 DRY_RUN_PARAM = OpenApiParameter("dry_run", OpenApiTypes.BOOL, description="validate and report, write nothing")
 
@@ -46,7 +48,7 @@ def request_user(request):
 
 
 class LeadBatchView(APIView):
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]  # NUL and lone surrogates: 400 naming the row and field
     permission_classes = [IsViewer]
 
     @extend_schema(
@@ -132,6 +134,8 @@ class LeadImportView(APIView):
         if upload is None:
             raise exceptions.ValidationError({"file": ["Upload a CSV file in the 'file' field."]})
         source = str(request.data.get("source") or "csv").strip()[:100] or "csv"
+        if unstorable_reason(source):
+            raise exceptions.ValidationError({"source": [unstorable_reason(source)]})
         dry_run = _flag(request.query_params.get("dry_run") or request.data.get("dry_run"))
         try:
             report = import_csv(binary=upload, source=source, actor=request_actor(request),

@@ -3,6 +3,7 @@ from django.db.models import Prefetch
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics
+from rest_framework.exceptions import NotFound
 from rest_framework.filters import OrderingFilter
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -93,6 +94,10 @@ class LeadReviewView(APIView):
         tags=["leads"],
     )
     def put(self, request, pk: int):
+        # An id that is not this tenant's is "not found" whatever the body says: validating the
+        # body first would answer 400 for another tenant's id and 404 only for a well-formed one.
+        if not Lead.objects.filter(pk=pk).exists():
+            raise NotFound("No such lead.")
         serializer = ReviewSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         lead = lead_review(lead_id=pk, **serializer.validated_data, **_auth_parts(request))

@@ -6,7 +6,7 @@ services, so admin and the API refuse the same input with the same messages.
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.errors import error_response
+from leads.api.serializers import ErrorSerializer
 from leads.models import ApiKey, TenantSettings
 from leads.permissions import IsTenantAdmin, request_api_key, user_role
 from leads.services.apikeys import ApiKeyInvalid, api_key_create, api_key_revoke
@@ -226,6 +227,9 @@ class UserListView(ListAPIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+LAST_ADMIN = "the tenant's last active admin cannot be demoted, deactivated or removed"
+
+
 class UserDetailView(APIView):
     """GET one user; PATCH role, is_active or names; DELETE deactivates."""
 
@@ -235,7 +239,8 @@ class UserDetailView(APIView):
     def get(self, request, pk):
         return Response(UserSerializer(get_object_or_404(User, pk=pk)).data)
 
-    @extend_schema(request=UserUpdateSerializer, responses=UserSerializer)
+    @extend_schema(request=UserUpdateSerializer,
+                   responses={200: UserSerializer, 409: OpenApiResponse(ErrorSerializer, description=LAST_ADMIN)})
     def patch(self, request, pk):
         user = get_object_or_404(User, pk=pk)
         unknown = _unknown_fields(request.data, UserUpdateSerializer().fields)
@@ -246,6 +251,7 @@ class UserDetailView(APIView):
             return invalid(serializer.errors)
         return self._update(request, user, **serializer.validated_data)
 
+    @extend_schema(responses={204: None, 409: OpenApiResponse(ErrorSerializer, description=LAST_ADMIN)})
     def delete(self, request, pk):
         return self._update(request, get_object_or_404(User, pk=pk), is_active=False, status_code=204)
 

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from leads.models import ImportBatch
 from leads.services.ingest import Outcome, ingest_leads, lead_quota
+from leads.textsafety import unstorable_reason
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +126,10 @@ def iter_csv_rows(binary) -> tuple[list[str], Iterator[dict]]:
     headers = [h.strip().lstrip("\ufeff") for h in headers]
     if not any(headers):
         raise CsvError("The header row is empty.")
+    for name in headers:
+        reason = unstorable_reason(name)
+        if reason:
+            raise CsvError(f"The header row cannot be read as text: {reason}")
     seen: dict[str, int] = {}
     for i, name in enumerate(headers):
         name = name or f"column_{i + 1}"

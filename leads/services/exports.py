@@ -11,6 +11,7 @@ import os
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Value, When
@@ -155,7 +156,8 @@ def export_create(*, format: str, destination: str = "", template: str = "", fil
     return Export.objects.create(
         format=format, destination=key, template=template_obj, filters=clean, force=bool(force),
         total_count=leads_for_export(clean).count(),
-        created_by=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        # Only a person is stored as creator; an API key caller is authenticated but no User.
+        created_by=user if isinstance(user, get_user_model()) and user.is_authenticated else None,
         actor=actor_label(user=user, api_key=api_key),
     )
 

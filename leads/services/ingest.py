@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus
 from leads.models.lead import CONTACT_FIELDS
+from leads.textsafety import storable, unstorable_text_errors
 
 MAX_BATCH_ROWS = 1000
 
@@ -196,6 +197,9 @@ def validate_row(row) -> tuple[dict, dict[str, list[str]]]:
     """
     if not isinstance(row, dict):
         return {}, {"non_field_errors": ["Expected an object with lead fields."]}
+    unstorable = unstorable_text_errors(row)  # NUL or lone surrogates (CSV cells, commands)
+    if unstorable:
+        return {}, unstorable
     fields: dict = {}
     custom: dict = {}
     errors: dict[str, list[str]] = {}
@@ -527,6 +531,7 @@ def _record_batch(batch: ImportBatch | None, results: list[RowResult], rows: lis
 
 
 def _json_safe(row):
+    # A refused row is kept as evidence; characters jsonb refuses are replaced, not dropped.
     if isinstance(row, dict):
-        return row
-    return {"value": row}
+        return storable(row)
+    return {"value": storable(row)}

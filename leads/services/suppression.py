@@ -110,7 +110,8 @@ def suppression_add(*, kind: str, value: str, reason: str = "", user=None) -> Su
 
 
 def _user(user):
-    return user if user is not None and getattr(user, "is_authenticated", False) else None
+    # A person only: an API key caller (ApiKeyPrincipal) is authenticated but is no User row.
+    return user if getattr(user, "pk", None) is not None and getattr(user, "is_authenticated", False) else None
 
 
 @transaction.atomic

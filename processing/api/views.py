@@ -1,9 +1,14 @@
 """Pipeline API: queue a filtered run, follow it, process one lead now."""
 from django.db import connection
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.errors import error_response
+from leads.api.serializers import ErrorSerializer
 from leads.models import Lead
 from leads.permissions import IsReviewer, IsViewer
 from leads.services.audit import actor_label
@@ -22,7 +27,7 @@ def not_found() -> Response:
 
 
 def invalid(errors) -> Response:
-    return Response({"detail": "Invalid input.", "errors": errors}, status=http.HTTP_400_BAD_REQUEST)
+    return error_response("Invalid input.", errors)
 
 
 class ProcessView(APIView):
@@ -30,6 +35,15 @@ class ProcessView(APIView):
 
     permission_classes = [IsReviewer]
 
+    @extend_schema(
+        operation_id="pipeline_process_batch", summary="Queue the leads matching the filters",
+        request=ProcessRequestSerializer, tags=["pipeline"],
+        responses={202: inline_serializer("JobQueued", {"job_id": serializers.IntegerField(),
+                                                        "queued": serializers.IntegerField(),
+                                                        "status": serializers.CharField(),
+                                                        "url": serializers.URLField()}),
+                   400: ErrorSerializer},
+    )
     def post(self, request):
         serializer = ProcessRequestSerializer(data=request.data)
         if not serializer.is_valid():
@@ -53,6 +67,8 @@ class JobView(APIView):
 
     permission_classes = [IsViewer]
 
+    @extend_schema(summary="A pipeline job's progress", tags=["pipeline"],
+                   responses={200: PipelineJobSerializer, 404: ErrorSerializer})
     def get(self, request, job_id: int):
         job = PipelineJob.objects.filter(pk=job_id).first()
         if job is None:
@@ -65,6 +81,12 @@ class ProcessOneView(APIView):
 
     permission_classes = [IsReviewer]
 
+    @extend_schema(
+        operation_id="pipeline_process_one", summary="Run the pipeline on one lead now", request=None,
+        tags=["pipeline"],
+        responses={200: ProcessedLeadSerializer, 404: ErrorSerializer,
+                   409: OpenApiResponse(ErrorSerializer, description="reviewed, archived, or held by a worker")},
+    )
     def post(self, request, lead_id: int):
         try:
             lead = batch.process_one_now(lead_id=lead_id, actor=_actor(request))
@@ -80,6 +102,8 @@ class StatusView(APIView):
 
     permission_classes = [IsViewer]
 
+    @extend_schema(summary="Database, cache, broker, cluster, schedules and lead counts", tags=["pipeline"],
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         from processing.status import system_status
 
