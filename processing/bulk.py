@@ -16,17 +16,17 @@ from django.db import connection
 from django.db.models import Model
 
 
-def _value(field, obj):
-    value = getattr(obj, field.attname)
+def _default(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
-    return value
+    return str(value)
 
 
-def _payload(objs: Sequence[Model], fields) -> str:
-    return json.dumps([{f.column: _value(f, obj) for f in fields} for obj in objs], default=str)
+def _payload(objs: Sequence, fields) -> str:
+    pairs = [(f.column, f.attname) for f in fields]
+    return json.dumps([{column: getattr(obj, attname) for column, attname in pairs} for obj in objs], default=_default)
 
 
 def bulk_update_values(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:
@@ -66,5 +66,23 @@ def bulk_insert_values(model: type[Model], objs: Sequence[Model]) -> list[int]:
         ids = [row[0] for row in cursor.fetchall()]
     for obj, pk in zip(objs, ids):
         obj.pk = pk
-        obj._state.adding = False
+        if hasattr(obj, "_state"):
+            obj._state.adding = False
     return ids
+
+
+class EventRow:
+    """An audit event as a plain record for ``bulk_insert_values(AuditEvent, ...)``:
+    a chunk writes thousands, and building model instances costs more than
+    inserting them."""
+
+    __slots__ = ("pk", "lead_id", "object_type", "object_id", "action", "actor", "user_id", "from_status",
+                 "to_status", "changes", "note", "created_at")
+
+    def __init__(self, *, lead_id: int, action: str, actor: str, from_status: str = "", to_status: str = "",
+                 changes: dict | None = None, note: str = "", created_at=None):
+        self.pk = None
+        self.lead_id, self.object_type, self.object_id = lead_id, "lead", str(lead_id)
+        self.action, self.actor, self.user_id = action, actor, None
+        self.from_status, self.to_status = from_status, to_status
+        self.changes, self.note, self.created_at = changes or {}, note, created_at

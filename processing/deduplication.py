@@ -36,6 +36,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS, SURVIVING_STATUSES
+from processing.timing import timed
 
 # Fields the survivor may take over from a duplicate when its own are empty:
 # the contact fields plus what normalization derived from them.
@@ -167,25 +168,30 @@ def match_score(a: Lead, b: Lead) -> tuple[float, str]:
         return 1.0, "same LinkedIn profile"
     if a.external_id and a.source == b.source and a.external_id == b.external_id:
         return 1.0, "same source id"
+    a_person, b_person = _is_person(a), _is_person(b)
+    if a_person != b_person:
+        return 0.0, "a person and a company"
+    if a_person:
+        # Names first: most pairs in a block are colleagues, and this rules them out cheaply.
+        last = last_name_similarity(a.last_name, b.last_name) if (a.last_name and b.last_name) else 0.0
+        if last < 0.85:
+            return 0.0, "different names"
+        first = first_name_similarity(a.first_name, b.first_name) if (a.first_name and b.first_name) else 0.0
+        if first < 0.85:
+            # Colleagues at one company differ by name: never the same person.
+            return 0.0, "different names"
     same_phone = bool(a.phone_key and a.phone_key == b.phone_key)
     company = _company_similarity(a, b)
     same_company = company is not None and company >= 0.9
     same_domain = bool(a.domain and a.domain == b.domain)
     same_address = _same_address(a, b)
 
-    if not _is_person(a) or not _is_person(b):
-        if _is_person(a) != _is_person(b):
-            return 0.0, "a person and a company"
+    if not a_person:
         if not same_company:
             return 0.0, "different companies"
         evidence = same_phone or same_address or same_domain
         return (0.95, "same company and contact point") if evidence else (0.85, "same company name only")
 
-    last = last_name_similarity(a.last_name, b.last_name) if (a.last_name and b.last_name) else 0.0
-    first = first_name_similarity(a.first_name, b.first_name) if (a.first_name and b.first_name) else 0.0
-    if first < 0.85 or last < 0.85:
-        # Colleagues at one company differ by name: never the same person.
-        return 0.0, "different names"
     score = 0.5 * first + 0.5 * last
 
     # Different mailboxes at one company domain: two people, not one.
@@ -227,23 +233,24 @@ class _Groups:
 # ------------------------------------------------------------ exact, at ingestion
 
 def _exact_candidates(leads: Sequence[Lead]) -> list[Lead]:
-    emails = {l.email_key for l in leads if l.email_key}
-    linkedins = {l.linkedin_key for l in leads if l.linkedin_key}
-    phones = {l.phone_key for l in leads if l.phone_key}
-    externals = {(l.source, l.external_id) for l in leads if l.external_id}
+    keys = {
+        "email_key": {l.email_key for l in leads if l.email_key},
+        "linkedin_key": {l.linkedin_key for l in leads if l.linkedin_key},
+        "phone_key": {l.phone_key for l in leads if l.phone_key},
+    }
     q = Q()
-    if emails:
-        q |= Q(email_key__in=emails)
-    if linkedins:
-        q |= Q(linkedin_key__in=linkedins)
-    if phones:
-        q |= Q(phone_key__in=phones)
-    for source, ext in externals:
+    for field, values in keys.items():
+        if values:
+            # The "<> ''" lets PostgreSQL use the partial index on the key.
+            q |= Q(**{f"{field}__in": values}) & ~Q(**{field: ""})
+    for source, ext in {(l.source, l.external_id) for l in leads if l.external_id}:
         q |= Q(source=source, external_id=ext)
     if not q:
         return []
-    exclude = [l.pk for l in leads if l.pk]
-    return list(Lead.objects.filter(q, status__in=MATCHABLE_STATUSES).exclude(pk__in=exclude).order_by("pk"))
+    own = {l.pk for l in leads if l.pk}
+    matchable = set(MATCHABLE_STATUSES)
+    # Status is filtered here rather than in SQL (see _candidates).
+    return [l for l in Lead.objects.filter(q).order_by("pk") if l.status in matchable and l.pk not in own]
 
 
 def _exact_match(a: Lead, b: Lead, review_threshold: float) -> bool:
@@ -311,10 +318,34 @@ class DedupeOutcome:
     flagged: list[tuple[Lead, Lead]]      # (lead, possible duplicate of)
 
 
-_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", *SURVIVORSHIP_FIELDS, "normalized")
+# What the matcher compares; survivors are loaded in full only once chosen.
+_CANDIDATE_COLUMNS = ("id", "status", "source", "external_id", "email_key", "linkedin_key", "phone_key", "company_key",
+                      "company", "domain", "name_key", "first_name", "last_name", "street", "postal_code")
 
 
-def _candidates(leads: Sequence[Lead]) -> list[Lead]:
+class Candidate:
+    """A saved lead as the matcher sees it: the columns it compares and the flags
+    it needs, without building a full model instance (thousands per chunk).
+    ``merge_history`` is loaded only for the few that become survivors."""
+
+    __slots__ = (*_CANDIDATE_COLUMNS, "pk", "normalized", "merge_history")
+
+    def __init__(self, row: tuple):
+        for name, value in zip(_CANDIDATE_COLUMNS, row):
+            setattr(self, name, value)
+        self.pk = self.id
+        self.normalized = {"is_free": row[-2], "is_role": row[-1]}
+        self.merge_history = None
+
+
+_NAMED_BLOCKS = ("company_key", "domain")
+
+
+def _named(lead, field: str) -> str:
+    return f"{getattr(lead, field)}|{(lead.name_key or '')[:1]}"
+
+
+def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
     costs more to build than to run)."""
@@ -330,12 +361,47 @@ def _candidates(leads: Sequence[Lead]) -> list[Lead]:
     wanted = [(field, sorted(values)) for field, values in keys.items() if values]
     if not wanted:
         return []
-    where = " OR ".join(f'"{field}" = ANY(%s)' for field, _ in wanted)
+    # "<> ''" lets PostgreSQL use the partial key indexes (it cannot prove that
+    # from a long array), and status is filtered here: almost every lead is in a
+    # matchable status, so an index on it only turns this into a table scan.
+    # Company and domain blocks are narrowed to the same initial of the last name
+    # (see _blocks): colleagues with other names can never match.
+    clauses, params = [], []
+    for field, values in wanted:
+        clause = f'("{field}" = ANY(%s) AND "{field}" <> \'\''
+        params.append(values)
+        if field in _NAMED_BLOCKS:
+            clause += f""" AND ("{field}" || '|' || left("name_key", 1)) = ANY(%s)"""
+            params.append(sorted({_named(l, field) for l in leads if getattr(l, field)}))
+        clauses.append(clause + ")")
+    where = " OR ".join(clauses)
     columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
-    sql = (f'SELECT {columns} FROM "{Lead._meta.db_table}" WHERE ({where}) AND status = ANY(%s) '
-           f"AND NOT (id = ANY(%s)) ORDER BY id")
-    params = [values for _, values in wanted] + [list(MATCHABLE_STATUSES), [l.pk for l in leads if l.pk]]
-    return list(Lead.objects.raw(sql, params))
+    sql = (f"SELECT {columns}, coalesce((normalized->>'is_free')::boolean, false), "
+           f"coalesce((normalized->>'is_role')::boolean, false) "
+           f'FROM "{Lead._meta.db_table}" WHERE {where}')
+    own = {l.pk for l in leads}
+    matchable = set(MATCHABLE_STATUSES)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = sorted(row for row in cursor.fetchall() if row[0] not in own and row[1] in matchable)
+    return [Candidate(row) for row in rows]
+
+
+def _materialize(pairs: list[tuple]) -> list[tuple]:
+    """Replace candidate survivors by full Lead objects (one query)."""
+    wanted = {s.pk for _, s in pairs if isinstance(s, Candidate)}
+    if not wanted:
+        return pairs
+    full = Lead.objects.in_bulk(wanted)
+    return [(d, full[s.pk] if isinstance(s, Candidate) else s) for d, s in pairs]
+
+
+def _load_histories(survivors: Iterable) -> None:
+    missing = [s for s in survivors if s.merge_history is None]
+    if missing:
+        histories = dict(Lead.objects.filter(pk__in=[s.pk for s in missing]).values_list("pk", "merge_history"))
+        for survivor in missing:
+            survivor.merge_history = histories.get(survivor.pk) or []
 
 
 def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
@@ -350,9 +416,9 @@ def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
         if lead.name_key:
             blocks[f"n:{lead.name_key}"].append(lead)
         if lead.company_key:
-            blocks[f"c:{lead.company_key}"].append(lead)
+            blocks[f"c:{_named(lead, 'company_key')}"].append(lead)
         if lead.domain:
-            blocks[f"d:{lead.domain}"].append(lead)
+            blocks[f"d:{_named(lead, 'domain')}"].append(lead)
     return blocks
 
 
@@ -398,7 +464,8 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> Dedup
     candidate query; writes nothing. Call ``lock_keys`` first when other writers
     may run at the same time (``dedupe_leads`` does)."""
     chunk_ids = {lead.pk for lead in leads}
-    outside = _candidates(leads)
+    with timed("dedupe_candidates"):
+        outside = _candidates(leads)
     everyone = {lead.pk: lead for lead in outside}
     everyone.update({lead.pk: lead for lead in leads})
     match_at, review_at = settings.fuzzy_match_threshold, settings.fuzzy_review_threshold
@@ -471,7 +538,7 @@ def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
     return entry
 
 
-def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool = True) -> list[AuditEvent]:
+def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool = True) -> list:
     """Merge each (duplicate, survivor) pair: the survivor keeps its values, fills
     empty fields from the duplicate and records every conflicting value and a
     snapshot of the duplicate in ``merge_history``; the duplicate gets status
@@ -479,30 +546,29 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
     set-based (duplicates first: the unique email index only allows one surviving
     lead per email) and writes the audit events; otherwise returns the events
     for the caller to write with its own chunk."""
-    from processing.bulk import bulk_insert_values, bulk_update_values
+    from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
 
     now = timezone.now()
     events = []
     survivors: dict[int, Lead] = {}
+    _load_histories({s.pk: s for _, s in pairs}.values())
     for duplicate, survivor in pairs:
         survivor = survivors.setdefault(survivor.pk, survivor)
         entry = _plan_merge(duplicate, survivor, actor=actor, now=now)
-        events.append(AuditEvent(lead_id=duplicate.pk, object_type="lead", object_id=str(duplicate.pk), action="merged",
-                                 actor=actor, from_status=duplicate.status, to_status=LeadStatus.DUPLICATE,
-                                 changes={"duplicate_of": [None, survivor.pk]}))
-        events.append(AuditEvent(lead_id=survivor.pk, object_type="lead", object_id=str(survivor.pk), action="merge_survivor",
-                                 actor=actor, changes={f: ["", v] for f, v in entry["filled"].items()},
-                                 note=f"merged lead {duplicate.pk}"))
+        events.append(EventRow(lead_id=duplicate.pk, action="merged", actor=actor, created_at=now,
+                               from_status=duplicate.status, to_status=LeadStatus.DUPLICATE,
+                               changes={"duplicate_of": [None, survivor.pk]}))
+        events.append(EventRow(lead_id=survivor.pk, action="merge_survivor", actor=actor, created_at=now,
+                               changes={f: ["", v] for f, v in entry["filled"].items()},
+                               note=f"merged lead {duplicate.pk}"))
         duplicate.status = LeadStatus.DUPLICATE
-        duplicate.duplicate_of = survivor
+        duplicate.duplicate_of_id = survivor.pk
         duplicate.status_changed_at = now
     if write:
         with transaction.atomic():
             dups = [d for d, _ in pairs]
             bulk_update_values(Lead, dups, ["status", "duplicate_of", "status_changed_at"])
             bulk_update_values(Lead, list(survivors.values()), [*SURVIVORSHIP_FIELDS, "merge_history"])
-            for event in events:
-                event.created_at = now
             bulk_insert_values(AuditEvent, events)
     return events
 
@@ -511,6 +577,8 @@ def merge_into(*, duplicate: Lead, survivor: Lead, actor: str) -> Lead:
     """Merge one lead into another (see ``merge_leads``); returns the survivor."""
     if duplicate.pk == survivor.pk:
         raise ValueError("a lead cannot be merged into itself")
+    if survivor.status in (LeadStatus.DUPLICATE, LeadStatus.ARCHIVED) or duplicate.status == LeadStatus.DUPLICATE:
+        raise ValueError("only two surviving leads can be merged")
     with transaction.atomic():
         lock_keys(lead_lock_keys(duplicate) + lead_lock_keys(survivor))
         merge_leads([(duplicate, survivor)], actor=actor)
@@ -556,13 +624,14 @@ def unmerge(*, lead: Lead, actor: str) -> Lead:
     return lead
 
 
-def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str) -> tuple[list[Lead], list[AuditEvent]]:
+def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str) -> tuple[list[Lead], list]:
     """The pipeline's dedupe stage over saved, normalized leads, inside the
     caller's transaction: locks the leads' keys, merges the duplicates (writing
     them and their survivors now, so the next chunk sees them) and sets
     ``possible_duplicate_of`` in memory on leads in the uncertain band. Returns the
     leads that were merged away and the audit events to write."""
-    lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
+    with timed("dedupe_locks"):
+        lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
     # Another worker may have merged some of these while we waited for the locks.
     current = {pk: (status, history) for pk, status, history in
                Lead.objects.filter(pk__in=[l.pk for l in leads]).values_list("pk", "status", "merge_history")}
@@ -574,9 +643,11 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
             lead.refresh_from_db(fields=["merge_history", *[f for f in SURVIVORSHIP_FIELDS if not getattr(lead, f)]])
     for lead in gone:
         lead.status = LeadStatus.DUPLICATE
-    outcome = find_duplicates(live, settings=settings)
+    with timed("dedupe_find"):
+        outcome = find_duplicates(live, settings=settings)
     for lead, other in outcome.flagged:
-        lead.possible_duplicate_of = other
+        lead.possible_duplicate_of_id = other.pk
+    outcome.merged = _materialize(outcome.merged)
     events = merge_leads(outcome.merged, actor=actor, write=False) if outcome.merged else []
     if outcome.merged:
         from processing.bulk import bulk_update_values

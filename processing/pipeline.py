@@ -20,8 +20,6 @@ decided, exported, duplicates, archived) are left alone, so running again change
 nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
 that raises for one lead sends that lead to ``error`` and the others go on.
 """
-import contextlib
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -31,9 +29,10 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import bulk_insert_values, bulk_update_values
+from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
+from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
 
 NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE = "normalize", "dedupe", "enrich", "verify", "score"
 STAGES = (NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE)
@@ -54,18 +53,6 @@ STATUS_AFTER = {
 }
 PROCESSABLE_STATUSES = [*NEXT_STAGE, LeadStatus.ERROR]
 
-# Seconds spent per stage in this process (for benchmarks and operators' logs).
-STAGE_SECONDS: Counter = Counter()
-
-
-@contextlib.contextmanager
-def _timed(stage: str):
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        STAGE_SECONDS[stage] += time.perf_counter() - started
-
 # Everything a stage may change; written once per chunk.
 WRITTEN_FIELDS = [
     *SURVIVORSHIP_FIELDS, "normalized", "status", "status_changed_at", "possible_duplicate_of", "merge_history",
@@ -75,7 +62,7 @@ WRITTEN_FIELDS = [
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
 
 
-def write_events(events: list[AuditEvent], *, now) -> None:
+def write_events(events: list[EventRow], *, now) -> None:
     """Insert audit events in one statement (see processing.bulk)."""
     for event in events:
         event.created_at = event.created_at or now
@@ -130,10 +117,13 @@ class _Run:
         self.stage: dict[int, str] = {}
         self.failed: dict[int, Lead] = {}
         self.deferred: dict[int, Lead] = {}
-        self.events: list[AuditEvent] = []
+        self.events: list[EventRow] = []
         for lead in leads:
             if lead.status == LeadStatus.ERROR:
-                self.stage[lead.pk] = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
+                stage = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
+                if stage == DEDUPE and not lead.normalized:
+                    stage = NORMALIZE  # its normalization was not kept (see _process_chunk)
+                self.stage[lead.pk] = stage
             else:
                 self.stage[lead.pk] = NEXT_STAGE[lead.status]
 
@@ -142,9 +132,9 @@ class _Run:
 
     def transition(self, lead: Lead, to_status: str, *, stage: str, note: str = "") -> None:
         if lead.status != to_status:
-            self.events.append(AuditEvent(
-                lead_id=lead.pk, object_type="lead", object_id=str(lead.pk), action="status_changed", actor=self.actor,
-                from_status=lead.status, to_status=to_status, note=note or f"stage {stage}"))
+            self.events.append(EventRow(
+                lead_id=lead.pk, action="status_changed", actor=self.actor, from_status=lead.status,
+                to_status=to_status, note=note or f"stage {stage}", created_at=self.now))
             lead.status = to_status
             lead.status_changed_at = self.now
 
@@ -261,14 +251,16 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
         with _timed("write"):
             for lead in leads:
                 lead.updated_at = run.now
-            failed_ids = set(run.failed)
+            # A lead that failed before it was deduplicated keeps what it had (its new
+            # keys could clash with a survivor's): only its error is written. One that
+            # failed later keeps the stages it passed, so a retry starts where it failed.
+            early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
             # Leads merged away first: the unique email index allows one survivor.
-            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE and l.pk not in failed_ids]
-            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in failed_ids]
+            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
+            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in early]
             bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
             bulk_update_values(Lead, rest, WRITTEN_FIELDS)
-            # A failed lead keeps what it had: only its error is written.
-            bulk_update_values(Lead, list(run.failed.values()), ERROR_FIELDS)
+            bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
             write_events(run.events, now=run.now)
     return Counter(lead.status for lead in leads)
 

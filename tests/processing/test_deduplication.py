@@ -202,3 +202,22 @@ def test_dedupe_stage_writes_merges_and_survivor(tenant_settings):
     outside.refresh_from_db()
     assert outside.phone == "+14155550100" and outside.status == LeadStatus.PENDING_REVIEW
     assert {e.action for e in events} == {"merged", "merge_survivor"}
+
+
+def test_merge_into_refuses_a_survivor_that_is_itself_a_duplicate(tenant_settings):
+    a, b = keyed_lead(first_name="A", last_name="B"), keyed_lead(first_name="C", last_name="D")
+    b.status = LeadStatus.DUPLICATE
+    with pytest.raises(ValueError):
+        merge_into(duplicate=a, survivor=b, actor="test")
+
+
+def test_another_tenants_leads_are_never_candidates(tenant_settings):
+    from django_tenants.utils import schema_context
+
+    with schema_context("tenant_b"):
+        keyed_lead(email="shared@acme.com", first_name="Ann", last_name="Lee", company="Acme", phone="+14155550100")
+    incoming = keyed_lead(save=False, email="shared@acme.com", first_name="Ann", last_name="Lee")
+    assert dedupe_incoming([incoming], settings=tenant_settings) == []
+    mine = keyed_lead(first_name="Ann", last_name="Lee", company="Acme", phone="+14155550100")
+    outcome = find_duplicates([mine], settings=tenant_settings)
+    assert outcome.merged == [] and outcome.flagged == []

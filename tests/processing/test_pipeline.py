@@ -185,3 +185,19 @@ def test_prepare_incoming_normalizes_and_finds_exact_duplicates(in_tenant_a):
     assert rows[0].status == LeadStatus.DUPLICATE and rows[0].duplicate_of == saved
     assert rows[1].status == LeadStatus.NORMALIZED and rows[1].email_key == "newperson@gmail.com"
     assert rows[2].status == LeadStatus.DUPLICATE and rows[2].duplicate_of is rows[1]
+
+
+def test_a_new_lead_failing_after_normalization_keeps_it_and_retries_from_the_failed_stage(in_tenant_a, monkeypatch):
+    lead = Lead.objects.create(email="Kim@Example-Corp.com", first_name="kim", last_name="park")
+
+    def broken_verify(group, *, settings):
+        raise ConnectionError("verifier unreachable")
+
+    monkeypatch.setattr(pipeline.verification, "verify_leads", broken_verify)
+    assert process_leads([lead.pk]) == {LeadStatus.ERROR: 1}
+    lead.refresh_from_db()
+    assert (lead.status, lead.error_stage) == (LeadStatus.ERROR, "verify")
+    assert lead.email_key == "kim@example-corp.com" and lead.first_name == "Kim"
+    monkeypatch.undo()
+    assert process_leads([lead.pk]) == {LeadStatus.PENDING_REVIEW: 1}
+    assert _transitions(lead)[-2:] == [("error", "verified"), ("verified", "pending_review")]
