@@ -254,6 +254,8 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
       ``pk`` are existing leads about to be updated (so it can skip matching itself).
     - A row whose ``(source, external_id)`` exists updates that lead (non-blank values
       win, custom fields are merged, status is kept unless it became a duplicate).
+    - A row whose email is suppressed (do-not-contact list, or erased under GDPR) is
+      refused (``invalid``, the reason under ``email``): nothing of it is stored.
     - New leads beyond the tenant's quota are refused (``invalid`` with a ``quota``
       error); the caller learns how many from ``quota_refused(results)``.
     - Writes (leads, audit events, refused rows of ``batch``, ``batch`` counters) are
@@ -280,6 +282,7 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
             continue
         lead = factory.build({"raw": row, "source": source, "batch_id": batch_id, "status": LeadStatus.NEW, **fields})
         accepted.append((result, lead))
+    accepted = _refuse_suppressed(accepted)
 
     if accepted:
         if dry_run:
@@ -306,6 +309,26 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
         with transaction.atomic():
             _record_batch(batch, results, rows, first_index, finish=finish_batch)
     return results
+
+
+def _refuse_suppressed(accepted: list[tuple[RowResult, Lead]]) -> list[tuple[RowResult, Lead]]:
+    """Rows whose email is on the do-not-contact list or was erased (GDPR) become
+    ``invalid`` with the list's reason under ``email``; the others are returned.
+    One query for the whole call."""
+    from leads.services.suppression import suppression_reasons
+
+    emails = [lead.email for _result, lead in accepted if lead.email]
+    reasons = suppression_reasons(emails) if emails else {}
+    if not reasons:
+        return accepted
+    kept = []
+    for result, lead in accepted:
+        reason = reasons.get(lead.email) if lead.email else None
+        if reason:
+            result.errors = {"email": [reason]}
+        else:
+            kept.append((result, lead))
+    return kept
 
 
 def quota_refused(results: list[RowResult]) -> int:
