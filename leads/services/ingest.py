@@ -530,7 +530,8 @@ def _json_default(value):
 
 
 def _upsert(leads: list[Lead], *, now) -> list[tuple]:
-    """One INSERT ... ON CONFLICT for every lead (the ingestion sends the stored ones); rows come back in input order as
+    """One INSERT ... ON CONFLICT for every lead (ingestion sends the stored ones;
+    new ones go through ``_copy_new``); rows come back in input order as
     (id, inserted, status, duplicate_of_id).
 
     The leads travel as one JSON array expanded by jsonb_populate_recordset over a
