@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from nicknames import NickNamer
 from rapidfuzz import fuzz
@@ -232,25 +231,43 @@ class _Groups:
 
 # ------------------------------------------------------------ exact, at ingestion
 
-def _exact_candidates(leads: Sequence[Lead]) -> list[Lead]:
-    keys = {
-        "email_key": {l.email_key for l in leads if l.email_key},
-        "linkedin_key": {l.linkedin_key for l in leads if l.linkedin_key},
-        "phone_key": {l.phone_key for l in leads if l.phone_key},
-    }
-    q = Q()
-    for field, values in keys.items():
+# What the exact matcher reads from a saved lead (``_exact_match``, ``match_score``,
+# ``lead_lock_keys``); the survivor is only referenced by id afterwards.
+_EXACT_COLUMNS = ("id", "status", "source", "external_id", "email_key", "linkedin_key", "phone_key", "company_key",
+                  "domain", "name_key", "first_name", "last_name", "street", "postal_code", "normalized")
+
+
+def _exact_candidates(leads: Sequence[Lead], *, external_ids: bool = True) -> list[Lead]:
+    """Saved, matchable leads sharing an exact key with ``leads``, lowest id first.
+
+    One statement: per key kind one index look-up with an array parameter
+    (``= ANY(%s)``; ``(source, external_id)`` pairs join an ``unnest`` of two
+    arrays), united by id. A Django ``Q`` per pair cost more to build and plan than
+    the look-ups themselves. ``external_ids=False`` skips the pairs: the caller
+    already matched them (a lead with a stored pair carries that lead's pk).
+    """
+    table = Lead._meta.db_table
+    arms, params = [], []
+    for field in ("email_key", "linkedin_key", "phone_key"):
+        values = sorted({getattr(l, field) for l in leads if getattr(l, field)})
         if values:
             # The "<> ''" lets PostgreSQL use the partial index on the key.
-            q |= Q(**{f"{field}__in": values}) & ~Q(**{field: ""})
-    for source, ext in {(l.source, l.external_id) for l in leads if l.external_id}:
-        q |= Q(source=source, external_id=ext)
-    if not q:
+            arms.append(f'SELECT id FROM "{table}" WHERE "{field}" = ANY(%s) AND "{field}" <> \'\'')
+            params.append(values)
+    pairs = sorted({(l.source, l.external_id) for l in leads if l.external_id}) if external_ids else []
+    if pairs:
+        arms.append(f'SELECT l.id FROM "{table}" AS l JOIN unnest(%s::text[], %s::text[]) AS k(source, external_id) '
+                    "ON l.source = k.source AND l.external_id = k.external_id WHERE l.external_id <> ''")
+        params += [[source for source, _ in pairs], [ext for _, ext in pairs]]
+    if not arms:
         return []
+    columns = ", ".join(f'l."{Lead._meta.get_field(c).column}"' for c in _EXACT_COLUMNS)
+    sql = (f'SELECT {columns} FROM "{table}" AS l JOIN ({" UNION ".join(arms)}) AS m ON m.id = l.id '
+           "ORDER BY l.id")
     own = {l.pk for l in leads if l.pk}
     matchable = set(MATCHABLE_STATUSES)
     # Status is filtered here rather than in SQL (see _candidates).
-    return [l for l in Lead.objects.filter(q).order_by("pk") if l.status in matchable and l.pk not in own]
+    return [l for l in Lead.objects.raw(sql, params) if l.status in matchable and l.pk not in own]
 
 
 def _exact_match(a: Lead, b: Lead, review_threshold: float) -> bool:
@@ -269,16 +286,22 @@ def _exact_match(a: Lead, b: Lead, review_threshold: float) -> bool:
     return False
 
 
-def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None) -> list[Lead]:
+def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None,
+                    external_ids_checked: bool = False) -> list[Lead]:
     """Exact-key deduplication of *unsaved*, normalized leads against the database
     and within the list. A duplicate gets status ``duplicate`` and ``duplicate_of``
     the survivor: a saved lead (lowest id), else the first lead of the list with the
     key -- that one is unsaved, so insert leads whose status is not ``duplicate``
     first (Django then fills ``duplicate_of_id``). Takes advisory locks on the keys:
-    call it inside the transaction that inserts the leads. Returns the duplicates."""
+    call it inside the transaction that inserts the leads. Returns the duplicates.
+
+    ``external_ids_checked``: the caller has already looked every
+    ``(source, external_id)`` up (a lead whose pair is stored carries that lead's
+    pk), so the database is not asked again; within the list the pair still
+    matches."""
     settings = settings or TenantSettings.current()
     lock_keys(k for lead in leads for k in lead_lock_keys(lead))
-    existing = _exact_candidates(leads)
+    existing = _exact_candidates(leads, external_ids=not external_ids_checked)
     index: dict[str, list] = defaultdict(list)
     for lead in existing:
         for key in lead_lock_keys(lead):

@@ -77,20 +77,23 @@ def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
     normalize_leads(list(leads), default_region=default_region)
 
 
-def prepare_incoming(leads: list[Lead]) -> None:
+def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False) -> None:
     """Inline stage at ingestion: normalization and exact-key deduplication of
     *unsaved* leads, against the database and within the list. Sets the derived
     fields and ``status`` (``normalized``, or ``duplicate`` with ``duplicate_of``;
     an in-list survivor is an unsaved object of the list, so insert non-duplicates
     first). Takes advisory locks on the keys: call it inside the transaction that
-    inserts the leads, so two concurrent ingestions never leave two survivors."""
+    inserts the leads, so two concurrent ingestions never leave two survivors.
+    ``external_ids_checked``: the caller already looked up every
+    ``(source, external_id)`` and gave a lead whose pair is stored that lead's pk
+    (the ingestion service does), so deduplication does not look them up again."""
     tenant_settings = TenantSettings.current()
     with _timed(NORMALIZE):
         _normalize(leads, default_region=tenant_settings.default_region)
     for lead in leads:
         lead.status = LeadStatus.NORMALIZED
     with _timed("exact_dedupe"):
-        dedupe_incoming(leads, settings=tenant_settings)
+        dedupe_incoming(leads, settings=tenant_settings, external_ids_checked=external_ids_checked)
 
 
 def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[str, int]:

@@ -4,6 +4,7 @@ DRF's own exceptions and LeadHub's domain exceptions are turned into HTTP here, 
 one place, so every endpoint answers errors the same way.
 """
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -49,6 +50,9 @@ def exception_handler(exc, context):
         exc = QuotaError(str(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoValidationError):
+        # A service's model-level validation ({field: [messages]}): a 400 like DRF's own.
+        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

@@ -19,7 +19,7 @@ from leads.api.serializers import (
 )
 from leads.models import AuditEvent, Lead
 from leads.permissions import IsReviewer, IsViewer
-from leads.services.leads import lead_update_contact
+from leads.services.edit import lead_update_contact
 from leads.services.review import lead_review
 
 

@@ -83,34 +83,44 @@ def _row(lead: Lead) -> dict:
 
 
 @transaction.atomic
-def lead_update_contact(*, lead_id: int, changes: dict, user=None) -> Lead:
+def lead_update_contact(*, lead_id: int, changes: dict, user=None, api_key=None) -> Lead:
     """Change some contact fields of one lead and re-normalize it (the values as received
-    stay in ``lead.raw``; the contact fields hold the normalized values).
+    stay in ``lead.raw``; the contact fields hold the normalized values). The review
+    page's inline edit and the API's PATCH both come here, so the match keys are never
+    left stale by an edit.
 
+    ``changes`` may also hold ``custom_fields`` (an object, merged into the stored one).
     Only columns whose value ends up different are written; when nothing changes (say a
     phone typed differently that normalizes to the stored number) nothing is written and
     no event recorded. One "edited" AuditEvent records {field: [before, after]} for every
-    contact field that changed.
+    contact field (and custom_fields) that changed, with the user or API key as actor.
     Raises Lead.DoesNotExist (unknown or foreign id) and ValidationError ({field: [messages]},
     including an email another surviving lead already has).
     """
+    changes = dict(changes)
+    custom = changes.pop("custom_fields", None)
+    if custom is not None and not isinstance(custom, dict):
+        raise ValidationError({"custom_fields": ["Must be an object."]})
     region = TenantSettings.current().default_region or "US"
     cleaned = validate_contact_changes(changes, region=region)
     lead = Lead.objects.select_for_update().get(pk=lead_id)
-    if all(getattr(lead, field) == value for field, value in cleaned.items()):
+    merged_custom = {**(lead.custom_fields or {}), **custom} if custom else lead.custom_fields
+    if merged_custom == lead.custom_fields and all(getattr(lead, field) == value for field, value in cleaned.items()):
         return lead
     before = _row(lead)
     for field, value in cleaned.items():
         setattr(lead, field, value)
+    lead.custom_fields = merged_custom
 
-    normalize_lead = _normalizer()
-    if normalize_lead is not None:
-        normalize_lead(lead, default_region=region)
-    elif "phone" in cleaned:
-        _normalize_phone_fallback(lead, region)
+    if cleaned:
+        normalize_lead = _normalizer()
+        if normalize_lead is not None:
+            normalize_lead(lead, default_region=region)
+        elif "phone" in cleaned:
+            _normalize_phone_fallback(lead, region)
     after = _row(lead)
     changed = [name for name, value in after.items() if before[name] != value and name != "updated_at"]
-    diff = {field: [before[field], after[field]] for field in CONTACT_FIELDS if field in changed}
+    diff = {field: [before[field], after[field]] for field in (*CONTACT_FIELDS, "custom_fields") if field in changed}
     if not diff:
         return Lead.objects.get(pk=lead.pk)
     try:
@@ -121,6 +131,6 @@ def lead_update_contact(*, lead_id: int, changes: dict, user=None) -> Lead:
         if "email" in str(exc):
             raise ValidationError({"email": ["Another lead already has this email address."]}) from exc
         raise
-    audit_event(action="edited", actor=actor_label(user=user), lead=lead, changes=diff,
+    audit_event(action="edited", actor=actor_label(user=user, api_key=api_key), lead=lead, changes=diff,
                 user=user if getattr(user, "is_authenticated", False) else None)
     return lead

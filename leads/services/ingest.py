@@ -7,6 +7,7 @@ accepted row in one set-based upsert keyed by ``(source, external_id)``.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,7 +17,7 @@ import orjson
 import psycopg
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, JSONField
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -25,6 +26,9 @@ from leads.models.lead import CONTACT_FIELDS
 from leads.textsafety import storable, unstorable_text_errors
 
 MAX_BATCH_ROWS = 1000
+# Unique constraints a concurrent ingestion can trip between our look-ups and our
+# writes; the call then starts over and finds the other request's rows.
+_RACE_CONSTRAINTS = ("lead_surviving_email_key_uniq", "lead_source_external_id_uniq")
 
 
 class Outcome:
@@ -258,6 +262,8 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
       ``pk`` are existing leads about to be updated (so it can skip matching itself).
     - A row whose ``(source, external_id)`` exists updates that lead (non-blank values
       win, custom fields are merged, status is kept unless it became a duplicate).
+    - A row whose email is suppressed (do-not-contact list, or erased under GDPR) is
+      refused (``invalid``, the reason under ``email``): nothing of it is stored.
     - New leads beyond the tenant's quota are refused (``invalid`` with a ``quota``
       error); the caller learns how many from ``quota_refused(results)``.
     - Writes (leads, audit events, refused rows of ``batch``, ``batch`` counters) are
@@ -284,6 +290,7 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
             continue
         lead = factory.build({"raw": row, "source": source, "batch_id": batch_id, "status": LeadStatus.NEW, **fields})
         accepted.append((result, lead))
+    accepted = _refuse_suppressed(accepted)
 
     if accepted:
         if dry_run:
@@ -301,7 +308,7 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
             except IntegrityError as exc:
                 # A concurrent request stored the same person between deduplication
                 # and the insert: start again, its row is visible now.
-                if not _retry or "lead_surviving_email_key_uniq" not in str(exc):
+                if not _retry or not any(name in str(exc) for name in _RACE_CONSTRAINTS):
                     raise
                 return ingest_leads(rows=rows, source=source, batch=batch, actor=actor, first_index=first_index,
                                     quota=quota, refuse=refuse, finish_batch=finish_batch, _retry=False)
@@ -310,6 +317,26 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
         with transaction.atomic():
             _record_batch(batch, results, rows, first_index, finish=finish_batch)
     return results
+
+
+def _refuse_suppressed(accepted: list[tuple[RowResult, Lead]]) -> list[tuple[RowResult, Lead]]:
+    """Rows whose email is on the do-not-contact list or was erased (GDPR) become
+    ``invalid`` with the list's reason under ``email``; the others are returned.
+    One query for the whole call."""
+    from leads.services.suppression import suppression_reasons
+
+    emails = [lead.email for _result, lead in accepted if lead.email]
+    reasons = suppression_reasons(emails) if emails else {}
+    if not reasons:
+        return accepted
+    kept = []
+    for result, lead in accepted:
+        reason = reasons.get(lead.email) if lead.email else None
+        if reason:
+            result.errors = {"email": [reason]}
+        else:
+            kept.append((result, lead))
+    return kept
 
 
 def quota_refused(results: list[RowResult]) -> int:
@@ -338,11 +365,7 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
     # Serialise concurrent ingestion into one tenant while quota is counted.
     if quota is None:
         quota = lead_quota()
-    existing: dict[str, int] = {}
-    if by_key:
-        existing = dict(
-            Lead.objects.filter(source=source, external_id__in=list(by_key)).values_list("external_id", "pk")
-        )
+    existing = _existing_ids(source, list(by_key)) if by_key else {}
     if quota:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"lead-quota:{connection.schema_name}"])
@@ -369,27 +392,30 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
     for lead in leads:
         lead.pk = existing.get(lead.external_id) if lead.external_id else None
         lead.created_at = lead.updated_at = lead.status_changed_at = now
-    prepare_incoming(leads)
+    # The stored (source, external_id) pairs were looked up above: not again.
+    prepare_incoming(leads, external_ids_checked=True)
 
-    returned = _upsert(leads, now=now)
+    # New leads get their ids from the sequence first, in list order: a duplicate of
+    # a lead new in this very call then links to it before anything is written, and
+    # the new rows go in by COPY. Stored leads are updated first, so one that became
+    # a duplicate leaves the unique email index before its survivor arrives.
+    new = [lead for lead in leads if lead.pk is None]
+    stored = [lead for lead in leads if lead.pk is not None]
+    for lead, lead_id in zip(new, _take_ids(len(new))):
+        lead.pk = lead_id
+    survivor_field = Lead._meta.get_field("duplicate_of")
+    for lead in leads:
+        survivor = survivor_field.get_cached_value(lead, None)
+        if survivor is not None:
+            lead.duplicate_of_id = survivor.pk
+    rows = {id(lead): row for lead, row in zip(stored, _upsert(stored, now=now) if stored else [])}
+    _copy_new(new)
+    for lead in new:
+        rows[id(lead)] = (lead.pk, True, lead.status, lead.duplicate_of_id)
+    returned = [rows[id(lead)] for lead in leads]
+    _analyze_new_table(len(returned))
 
     index_of = {id(lead): i for i, lead in enumerate(leads)}
-    ids = [row[0] for row in returned]
-    # Duplicates of a lead stored by this very call get their link once ids exist.
-    pending_links = []
-    for i, lead in enumerate(leads):
-        survivor = Lead._meta.get_field("duplicate_of").get_cached_value(lead, None)
-        if survivor is not None and survivor.pk is None and id(survivor) in index_of:
-            pending_links.append((ids[i], ids[index_of[id(survivor)]]))
-            lead.duplicate_of_id = ids[index_of[id(survivor)]]
-    if pending_links:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Lead._meta.db_table} AS l SET duplicate_of_id = v.survivor "
-                "FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, survivor) WHERE l.id = v.id",
-                [[a for a, _ in pending_links], [b for _, b in pending_links]],
-            )
-
     outcome_by_key: dict[str, tuple[int, str, int | None]] = {}
     events = []
     for lead, (lead_id, inserted, status, duplicate_of_id) in zip(leads, returned):
@@ -419,6 +445,82 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
     _audit_ingested(events, actor=actor, now=now)
 
 
+def _existing_ids(source: str, external_ids: list[str]) -> dict[str, int]:
+    """``{external_id: id}`` of the stored leads of ``source`` with these ids."""
+    # One array parameter; the "<> ''" lets PostgreSQL use the partial unique index
+    # (it cannot prove that from an array of more than 100 values).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT external_id, id FROM "{Lead._meta.db_table}" '
+            "WHERE source = %s AND external_id = ANY(%s) AND external_id <> ''",
+            [source, external_ids],
+        )
+        return dict(cursor.fetchall())
+
+
+# A first ingestion this large into a lead table PostgreSQL has never analyzed
+# gets the table analyzed before it commits (see _analyze_new_table).
+ANALYZE_NEW_TABLE_ROWS = 500
+
+
+def _analyze_new_table(written: int) -> None:
+    """ANALYZE the tenant's lead table if it has no statistics yet and this call
+    wrote ``ANALYZE_NEW_TABLE_ROWS`` or more leads.
+
+    Without statistics the planner rates every index of a new table alike and
+    the foreign-key checks that run at commit (one per audit event, on the lead's
+    id) were planned on ``lead_queue_order_idx``, whose id is its last column: a
+    full index scan per event, cached for the connection's life, so each import
+    chunk committed slower than the last (a 5,000-row chunk took 2 s to commit
+    at 25,000 leads). ANALYZE sees this transaction's own rows and invalidates
+    the cached plans; it runs once per tenant, autovacuum keeps it up after.
+    """
+    if written < ANALYZE_NEW_TABLE_ROWS:
+        return
+    table = Lead._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples < 0 FROM pg_class WHERE oid = %s::regclass", [f'"{table}"'])
+        row = cursor.fetchone()
+        if row and row[0]:
+            cursor.execute(f'ANALYZE "{table}"')
+
+
+def _take_ids(count: int) -> list[int]:
+    """``count`` ids from the lead table's sequence, ascending."""
+    if not count:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [f'"{Lead._meta.db_table}"', count])
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@functools.cache
+def _copy_layout() -> tuple[str, operator.itemgetter, tuple[int, ...]]:
+    fields = Lead._meta.concrete_fields
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    getter = operator.itemgetter(*(f.attname for f in fields))
+    json_positions = tuple(i for i, f in enumerate(fields) if isinstance(f, JSONField))
+    return columns, getter, json_positions
+
+
+def _copy_new(leads: list[Lead]) -> None:
+    """Insert new leads (ids already set) with COPY: PostgreSQL reads text rows far
+    faster than it expands a JSON document into records, and psycopg escapes each
+    row in C. JSON columns travel as their JSON text."""
+    if not leads:
+        return
+    columns, getter, json_positions = _copy_layout()
+    with connection.cursor(), connection.wrap_database_errors:  # search_path; Django's IntegrityError
+        with psycopg.Cursor(connection.connection) as cursor:
+            with cursor.copy(f'COPY "{Lead._meta.db_table}" ({columns}) FROM STDIN') as copy:
+                for lead in leads:
+                    row = list(getter(lead.__dict__))
+                    for i in json_positions:
+                        row[i] = _dumps(row[i])
+                    copy.write_row(row)
+
+
 def _dumps(value) -> str:
     return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
@@ -432,7 +534,8 @@ def _json_default(value):
 
 
 def _upsert(leads: list[Lead], *, now) -> list[tuple]:
-    """One INSERT ... ON CONFLICT for every lead; rows come back in input order as
+    """One INSERT ... ON CONFLICT for every lead (ingestion sends the stored ones;
+    new ones go through ``_copy_new``); rows come back in input order as
     (id, inserted, status, duplicate_of_id).
 
     The leads travel as one JSON array expanded by jsonb_populate_recordset over a
@@ -483,7 +586,7 @@ def _upsert(leads: list[Lead], *, now) -> list[tuple]:
         f"DO UPDATE SET {', '.join(sets)} "
         "RETURNING id, (xmax = 0) AS inserted, status, duplicate_of_id"
     )
-    with connection.cursor():  # Django's cursor sets the tenant's search_path first
+    with connection.cursor(), connection.wrap_database_errors:  # search_path; Django's IntegrityError
         # Server-side binding: the payload (hundreds of KB) travels as a parameter
         # instead of being quoted into the SQL text and parsed again by the server.
         with psycopg.Cursor(connection.connection) as cursor:
