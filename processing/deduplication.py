@@ -361,29 +361,44 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     wanted = [(field, sorted(values)) for field, values in keys.items() if values]
     if not wanted:
         return []
-    # "<> ''" lets PostgreSQL use the partial key indexes (it cannot prove that
-    # from a long array), and status is filtered here: almost every lead is in a
-    # matchable status, so an index on it only turns this into a table scan.
+    # One branch per key, each a join of the key's index with the chunk's values
+    # passed as an array and unnested: PostgreSQL probes the partial key index once
+    # per value ("<> ''" makes the partial index usable), whereas "key = ANY(array)"
+    # ORed over several keys made it estimate every element against the column
+    # statistics (tens of milliseconds of planning) and then scan the table.
     # Company and domain blocks are narrowed to the same initial of the last name
-    # (see _blocks): colleagues with other names can never match.
-    clauses, params = [], []
+    # (see _blocks): colleagues with other names can never match. Status is
+    # filtered here: almost every lead is in a matchable status. The chunk's own
+    # leads are left out in SQL so they are not sent back once per key.
+    columns = ", ".join(f'l."{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
+    # LATERAL with OFFSET 0 (which keeps PostgreSQL from flattening it into a
+    # plain join): a nested loop of index probes, one per value. Given a plain
+    # join, the planner expects a block per value as large as the column's
+    # average and prefers hashing a scan of the whole table.
+    select = (f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+              f"(SELECT {columns}, coalesce((l.normalized->>'is_free')::boolean, false), "
+              f"coalesce((l.normalized->>'is_role')::boolean, false) FROM \"{Lead._meta.db_table}\" AS l ")
+    branches, params = [], []
     for field, values in wanted:
-        clause = f'("{field}" = ANY(%s) AND "{field}" <> \'\''
-        params.append(values)
+        where = f'WHERE l."{field}" = k.v AND l."{field}" <> \'\' AND l.id NOT IN (SELECT id FROM own)'
         if field in _NAMED_BLOCKS:
-            clause += f""" AND ("{field}" || '|' || left("name_key", 1)) = ANY(%s)"""
-            params.append(sorted({_named(l, field) for l in leads if getattr(l, field)}))
-        clauses.append(clause + ")")
-    where = " OR ".join(clauses)
-    columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
-    sql = (f"SELECT {columns}, coalesce((normalized->>'is_free')::boolean, false), "
-           f"coalesce((normalized->>'is_role')::boolean, false) "
-           f'FROM "{Lead._meta.db_table}" WHERE {where}')
-    own = {l.pk for l in leads}
+            pairs = sorted({(getattr(l, field), (l.name_key or "")[:1]) for l in leads if getattr(l, field)})
+            branches.append(select.replace("unnest(%s::text[]) AS k(v)", "unnest(%s::text[], %s::text[]) AS k(v, i)")
+                            + where + ' AND left(l."name_key", 1) = k.i OFFSET 0) AS l')
+            params += [[v for v, _ in pairs], [i for _, i in pairs]]
+        else:
+            branches.append(select + where + " OFFSET 0) AS l")
+            params.append(values)
+    sql = "WITH own AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) " + " UNION ALL ".join(branches)
     matchable = set(MATCHABLE_STATUSES)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = sorted(row for row in cursor.fetchall() if row[0] not in own and row[1] in matchable)
+        if connection.in_atomic_block:
+            # The estimate of thousands of probes crosses jit_above_cost, and
+            # compiling the plan takes longer than running it.
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params])
+        found = {row[0]: row for row in cursor.fetchall() if row[1] in matchable}
+    rows = [found[pk] for pk in sorted(found)]
     return [Candidate(row) for row in rows]
 
 
