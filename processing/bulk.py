@@ -14,7 +14,8 @@ from decimal import Decimal
 
 import orjson
 from django.db import connection
-from django.db.models import Model
+from django.db.models import BooleanField, Model
+from django.db.models.expressions import RawSQL
 
 
 def _default(value):
@@ -31,6 +32,14 @@ def _payload(objs: Sequence, fields) -> str:
     pairs = [(f.column, f.attname) for f in fields]
     return orjson.dumps([{column: getattr(obj, attname) for column, attname in pairs} for obj in objs],
                         default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def filter_ids(queryset, ids: Sequence[int]):
+    """``queryset.filter(pk__in=ids)`` with the ids as one array parameter: a
+    thousand placeholders cost more to build and parse than the query takes."""
+    meta = queryset.model._meta
+    return queryset.filter(RawSQL(f'"{meta.db_table}"."{meta.pk.column}" = ANY(%s)', (list(ids),),
+                                  output_field=BooleanField()))
 
 
 def bulk_update_values(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:

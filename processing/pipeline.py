@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import EventRow, bulk_update_values, copy_insert
+from processing.bulk import EventRow, bulk_update_values, copy_insert, filter_ids
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
@@ -205,7 +205,7 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
     with transaction.atomic():
         with _timed("load"):
-            leads = list(Lead.objects.filter(pk__in=ids, status__in=PROCESSABLE_STATUSES).order_by("pk"))
+            leads = list(filter_ids(Lead.objects.filter(status__in=PROCESSABLE_STATUSES), ids).order_by("pk"))
         if not leads:
             return Counter()
         run = _Run(leads, actor)
