@@ -107,7 +107,8 @@ def copy_insert(model: type[Model], objs: Sequence) -> int:
 
 
 class EventRow:
-    """An audit event as a plain record for ``bulk_insert_values(AuditEvent, ...)``:
+    """An audit event as a plain record for ``copy_insert(AuditEvent, ...)`` (or
+    ``bulk_insert_values``):
     a chunk writes thousands, and building model instances costs more than
     inserting them."""
 

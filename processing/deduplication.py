@@ -362,11 +362,11 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     wanted = [(field, sorted(values)) for field, values in keys.items() if values]
     if not wanted:
         return []
-    # One branch per key, each a join of the key's index with the chunk's values
-    # passed as an array and unnested: PostgreSQL probes the partial key index once
-    # per value ("<> ''" makes the partial index usable), whereas "key = ANY(array)"
-    # ORed over several keys made it estimate every element against the column
-    # statistics (tens of milliseconds of planning) and then scan the table.
+    # One branch per key (UNION ALL), each probing the key's partial index once per
+    # value of the chunk, passed as one array and unnested ("<> ''" makes the
+    # partial index usable). "key = ANY(array)" ORed over the keys made PostgreSQL
+    # estimate every element against the column statistics (tens of milliseconds
+    # of planning per chunk) and then scan the table.
     # Company and domain blocks are narrowed to the same initial of the last name
     # (see _blocks): colleagues with other names can never match. Status is
     # filtered here: almost every lead is in a matchable status. The chunk's own
@@ -395,7 +395,8 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     with connection.cursor() as cursor:
         if connection.in_atomic_block:
             # The estimate of thousands of probes crosses jit_above_cost, and
-            # compiling the plan takes longer than running it.
+            # compiling the plan takes longer than running it (the chunk's other
+            # statements are far below that cost anyway).
             cursor.execute("SET LOCAL jit = off")
         cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params])
         found = {row[0]: row for row in cursor.fetchall() if row[1] in matchable}
