@@ -35,6 +35,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS, SURVIVING_STATUSES
+from processing.bulk import filter_ids
 from processing.timing import timed
 
 # Fields the survivor may take over from a duplicate when its own are empty:
@@ -384,29 +385,45 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     wanted = [(field, sorted(values)) for field, values in keys.items() if values]
     if not wanted:
         return []
-    # "<> ''" lets PostgreSQL use the partial key indexes (it cannot prove that
-    # from a long array), and status is filtered here: almost every lead is in a
-    # matchable status, so an index on it only turns this into a table scan.
+    # One branch per key (UNION ALL), each probing the key's partial index once per
+    # value of the chunk, passed as one array and unnested ("<> ''" makes the
+    # partial index usable). "key = ANY(array)" ORed over the keys made PostgreSQL
+    # estimate every element against the column statistics (tens of milliseconds
+    # of planning per chunk) and then scan the table.
     # Company and domain blocks are narrowed to the same initial of the last name
-    # (see _blocks): colleagues with other names can never match.
-    clauses, params = [], []
+    # (see _blocks): colleagues with other names can never match. Status is
+    # filtered here: almost every lead is in a matchable status. The chunk's own
+    # leads are left out in SQL so they are not sent back once per key.
+    columns = ", ".join(f'l."{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
+    # LATERAL with OFFSET 0 (which keeps PostgreSQL from flattening it into a
+    # plain join): a nested loop of index probes, one per value. Given a plain
+    # join, the planner expects a block per value as large as the column's
+    # average and prefers hashing a scan of the whole table.
+    select = (f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+              f"(SELECT {columns}, coalesce((l.normalized->>'is_free')::boolean, false), "
+              f"coalesce((l.normalized->>'is_role')::boolean, false) FROM \"{Lead._meta.db_table}\" AS l ")
+    branches, params = [], []
     for field, values in wanted:
-        clause = f'("{field}" = ANY(%s) AND "{field}" <> \'\''
-        params.append(values)
+        where = f'WHERE l."{field}" = k.v AND l."{field}" <> \'\' AND l.id NOT IN (SELECT id FROM own)'
         if field in _NAMED_BLOCKS:
-            clause += f""" AND ("{field}" || '|' || left("name_key", 1)) = ANY(%s)"""
-            params.append(sorted({_named(l, field) for l in leads if getattr(l, field)}))
-        clauses.append(clause + ")")
-    where = " OR ".join(clauses)
-    columns = ", ".join(f'"{Lead._meta.get_field(c).column}"' for c in _CANDIDATE_COLUMNS)
-    sql = (f"SELECT {columns}, coalesce((normalized->>'is_free')::boolean, false), "
-           f"coalesce((normalized->>'is_role')::boolean, false) "
-           f'FROM "{Lead._meta.db_table}" WHERE {where}')
-    own = {l.pk for l in leads}
+            pairs = sorted({(getattr(l, field), (l.name_key or "")[:1]) for l in leads if getattr(l, field)})
+            branches.append(select.replace("unnest(%s::text[]) AS k(v)", "unnest(%s::text[], %s::text[]) AS k(v, i)")
+                            + where + ' AND left(l."name_key", 1) = k.i OFFSET 0) AS l')
+            params += [[v for v, _ in pairs], [i for _, i in pairs]]
+        else:
+            branches.append(select + where + " OFFSET 0) AS l")
+            params.append(values)
+    sql = "WITH own AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) " + " UNION ALL ".join(branches)
     matchable = set(MATCHABLE_STATUSES)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = sorted(row for row in cursor.fetchall() if row[0] not in own and row[1] in matchable)
+        if connection.in_atomic_block:
+            # The estimate of thousands of probes crosses jit_above_cost, and
+            # compiling the plan takes longer than running it (the chunk's other
+            # statements are far below that cost anyway).
+            cursor.execute("SET LOCAL jit = off")
+        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params])
+        found = {row[0]: row for row in cursor.fetchall() if row[1] in matchable}
+    rows = [found[pk] for pk in sorted(found)]
     return [Candidate(row) for row in rows]
 
 
@@ -457,12 +474,13 @@ def _split(block: list[Lead]) -> list[list[Lead]]:
 
 
 def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at, *, by_name=False) -> None:
-    inside = [l for l in block if l.pk in chunk_ids]
+    # .id, not .pk: the pk property costs a call, and this runs a million times per 100k leads.
+    inside = [l for l in block if l.id in chunk_ids]
     for a in inside:
         for b in block:
             if b is a:
                 continue
-            pair = (a.pk, b.pk) if a.pk < b.pk else (b.pk, a.pk)
+            pair = (a.id, b.id) if a.id < b.id else (b.id, a.id)
             if pair in seen:
                 continue
             if by_name and (a.company_key or a.domain) and (b.company_key or b.domain):
@@ -486,18 +504,18 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> Dedup
     the database or of one another) and which only look like one. Reads one
     candidate query; writes nothing. Call ``lock_keys`` first when other writers
     may run at the same time (``dedupe_leads`` does)."""
-    chunk_ids = {lead.pk for lead in leads}
+    chunk_ids = {lead.id for lead in leads}
     with timed("dedupe_candidates"):
         outside = _candidates(leads)
-    everyone = {lead.pk: lead for lead in outside}
-    everyone.update({lead.pk: lead for lead in leads})
+    everyone = {lead.id: lead for lead in outside}
+    everyone.update({lead.id: lead for lead in leads})
     match_at, review_at = settings.fuzzy_match_threshold, settings.fuzzy_review_threshold
 
     groups = _Groups()
     best_review: dict[int, tuple[float, int]] = {}
     seen: set[tuple[int, int]] = set()
     for key, block in _blocks(everyone.values()).items():
-        if len(block) < 2 or not any(l.pk in chunk_ids for l in block):
+        if len(block) < 2 or not any(l.id in chunk_ids for l in block):
             continue
         for sub in _split(block):
             _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key.startswith("n:"))
@@ -657,7 +675,7 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
         lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
     # Another worker may have merged some of these while we waited for the locks.
     current = {pk: (status, history) for pk, status, history in
-               Lead.objects.filter(pk__in=[l.pk for l in leads]).values_list("pk", "status", "merge_history")}
+               filter_ids(Lead.objects.all(), [l.pk for l in leads]).values_list("pk", "status", "merge_history")}
     live = [l for l in leads if current.get(l.pk, ("",))[0] != LeadStatus.DUPLICATE]
     gone = [l for l in leads if current.get(l.pk, ("",))[0] == LeadStatus.DUPLICATE]
     for lead in live:

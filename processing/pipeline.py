@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import EventRow, bulk_insert_values, bulk_update_values
+from processing.bulk import EventRow, bulk_update_values, copy_insert, filter_ids
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
@@ -59,14 +59,16 @@ WRITTEN_FIELDS = [
     "score", "score_breakdown", "enrichment", "enriched_at", "verification", "verification_status", "verified_at",
     "error_stage", "error_message", "attempts", "next_attempt_at", "updated_at",
 ]
+_TRACKED_FIELDS = [name for name in WRITTEN_FIELDS if name != "updated_at"]
+_WRITTEN_ATTNAMES = [Lead._meta.get_field(name).attname for name in _TRACKED_FIELDS]
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
 
 
 def write_events(events: list[EventRow], *, now) -> None:
-    """Insert audit events in one statement (see processing.bulk)."""
+    """Insert audit events in one COPY (see processing.bulk)."""
     for event in events:
         event.created_at = event.created_at or now
-    bulk_insert_values(AuditEvent, events)
+    copy_insert(AuditEvent, events)
 
 
 def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
@@ -206,10 +208,16 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
     with transaction.atomic():
         with _timed("load"):
-            leads = list(Lead.objects.filter(pk__in=ids, status__in=PROCESSABLE_STATUSES).order_by("pk"))
+            leads = list(filter_ids(Lead.objects.filter(status__in=PROCESSABLE_STATUSES), ids).order_by("pk"))
         if not leads:
             return Counter()
         run = _Run(leads, actor)
+        # What each lead holds now, to write only the columns some stage changed:
+        # a lead coming from ingestion is already normalized, and rewriting its
+        # ~25 contact and key columns costs more than the rest of the update.
+        # Stages assign new values (never mutate a loaded dict or list in place),
+        # so identity or equality tells what changed.
+        loaded = [[getattr(lead, name) for name in _WRITTEN_ATTNAMES] for lead in leads]
 
         todo = run.at(leads, NORMALIZE)
         if todo:
@@ -261,11 +269,29 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
             # Leads merged away first: the unique email index allows one survivor.
             duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
             rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in early]
-            bulk_update_values(Lead, duplicates, WRITTEN_FIELDS)
-            bulk_update_values(Lead, rest, WRITTEN_FIELDS)
+            fields = _changed_fields(leads, loaded, skip=early)
+            bulk_update_values(Lead, duplicates, fields)
+            bulk_update_values(Lead, rest, fields)
             bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
             write_events(run.events, now=run.now)
     return Counter(lead.status for lead in leads)
+
+
+def _changed_fields(leads: list[Lead], loaded: list[list], *, skip: set[int]) -> list[str]:
+    """The WRITTEN_FIELDS that differ from ``loaded`` on at least one lead (not in
+    ``skip``); ``updated_at`` always. One column list for the chunk keeps it one
+    statement."""
+    changed = set()
+    for lead, before in zip(leads, loaded):
+        if lead.pk in skip:
+            continue
+        for i, name in enumerate(_WRITTEN_ATTNAMES):
+            if i in changed:
+                continue
+            old, new = before[i], getattr(lead, name)
+            if old is not new and old != new:
+                changed.add(i)
+    return [_TRACKED_FIELDS[i] for i in sorted(changed)] + ["updated_at"]
 
 
 def rescore_leads(lead_ids: Sequence[int], *, tenant_settings: TenantSettings | None = None) -> int:

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Left
 
 
 class LeadStatus(models.TextChoices):
@@ -124,8 +125,13 @@ class Lead(models.Model):
             models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["phone_key"], name="lead_phone_key_idx", condition=~Q(phone_key="")),
             models.Index(fields=["linkedin_key"], name="lead_linkedin_key_idx", condition=~Q(linkedin_key="")),
-            models.Index(fields=["company_key"], name="lead_company_key_idx", condition=~Q(company_key="")),
-            models.Index(fields=["domain"], name="lead_domain_idx", condition=~Q(domain="")),
+            # Fuzzy dedupe looks up company and domain blocks narrowed to the initial of
+            # the last name (processing.deduplication._candidates): with the initial in
+            # the index a probe reads only those rows, not every colleague's. Plain
+            # company_key/domain look-ups still use the leading column.
+            models.Index(F("company_key"), Left("name_key", 1), name="lead_company_initial_idx",
+                         condition=~Q(company_key="")),
+            models.Index(F("domain"), Left("name_key", 1), name="lead_domain_initial_idx", condition=~Q(domain="")),
             models.Index(fields=["name_key"], name="lead_name_key_idx", condition=~Q(name_key="")),
             # The review queue's order (highest score first, unscored last, oldest first):
             # the first page is read straight from the index.
