@@ -29,7 +29,7 @@ run: migrate
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install
+bench: migrate
 	$(PY) -m tests.bench.run --n $(N)
 
 load: install
