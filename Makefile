@@ -32,7 +32,7 @@ test: install
 bench: migrate
 	$(PY) -m tests.bench.run --n $(N)
 
-load: install
+load: migrate
 	$(PY) -m tests.load.run
 
 # Schema fuzzing with many more generated examples per operation than `make test` runs.
