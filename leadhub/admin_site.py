@@ -39,6 +39,16 @@ class _HostCheck:
         return self._host_ok(request) and super().has_delete_permission(request, obj)
 
 
+class PublicOnlyMixin(_HostCheck):
+    """For an admin that must stay on the public host although its app is in both lists."""
+
+    shown_on_public = True
+
+
+class TenantOnlyMixin(_HostCheck):
+    shown_on_public = False
+
+
 def _labels(app_names: list[str]) -> set[str]:
     by_name = {config.name: config.label for config in apps.get_app_configs()}
     return {by_name.get(name, name.rsplit(".", 1)[-1]) for name in app_names}
@@ -54,7 +64,7 @@ class LeadHubAdminSite(admin.AdminSite):
             if issubclass(base, _HostCheck):
                 pass  # re-registered subclass of an admin that is already checked
             elif label in tenant and label not in shared:
-                base = type(base.__name__, (_HostCheck, base), {"shown_on_public": False})
+                base = type(base.__name__, (TenantOnlyMixin, base), {})
             elif label in shared and label not in tenant:
-                base = type(base.__name__, (_HostCheck, base), {"shown_on_public": True})
+                base = type(base.__name__, (PublicOnlyMixin, base), {})
             super().register(model, base, **options)

@@ -21,33 +21,14 @@ from leads.services.apikeys import api_key_create, api_key_errors, api_key_revok
 from leads.services.audit import actor_label, audit_event
 from leads.services.settings import EDITABLE_FIELDS, tenant_settings_update
 from leads.services.users import LastAdminError, user_create, user_update
-from tenants.admin import on_public_host
+from leadhub.admin_site import on_public_host
 
 User = get_user_model()
 
 
-class TenantOnlyMixin:
-    """Models of the tenant schemas: nothing to show on the public host (no such tables there)."""
-
-    def has_module_permission(self, request):
-        return not on_public_host(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return not on_public_host(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, *args):
-        return not on_public_host(request) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return not on_public_host(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return not on_public_host(request) and super().has_delete_permission(request, obj)
-
-
 # --- settings (one row) --------------------------------------------------------------------------
 
-class TenantSettingsAdmin(TenantOnlyMixin, admin.ModelAdmin):
+class TenantSettingsAdmin(admin.ModelAdmin):
     fieldsets = (
         ("Scoring", {"fields": ("scoring_weights", "icp_rules")}),
         ("Data", {"fields": ("default_region", "fuzzy_match_threshold", "fuzzy_review_threshold", "retention_days")}),
@@ -97,7 +78,7 @@ class ApiKeyForm(forms.ModelForm):
         return data
 
 
-class ApiKeyAdmin(TenantOnlyMixin, APIKeyModelAdmin):
+class ApiKeyAdmin(APIKeyModelAdmin):
     list_display = ("prefix", "name", "scopes", "created", "expiry_date", "_has_expired", "last_used_at", "revoked", "created_by")
     list_filter = ("revoked", "created")
     search_fields = ("name", "prefix")
@@ -244,7 +225,7 @@ class TenantUserAdmin(UserAdmin):
 
 # --- audit log -------------------------------------------------------------------------------------------
 
-class AuditEventAdmin(TenantOnlyMixin, admin.ModelAdmin):
+class AuditEventAdmin(admin.ModelAdmin):
     """Read-only, filterable by action, kind of object, actor and day."""
 
     list_display = ("created_at", "actor", "action", "object_type", "object_id", "from_status", "to_status")
@@ -273,14 +254,11 @@ def _rewrap(site: admin.AdminSite, model, mixin) -> None:
 def register(site: admin.AdminSite) -> None:
     from django.contrib.auth.models import Group
 
-    from tenants.admin import PublicOnlyMixin
+    from leadhub.admin_site import PublicOnlyMixin
 
     for model in (TenantSettings, AuditEvent, User, LibraryAPIKey):
         if site.is_registered(model):
             site.unregister(model)
-    # The public schema has no lead tables: keep the leads app's admin to tenant hosts.
-    for model in [m for m in site._registry if m._meta.app_label == "leads"]:
-        _rewrap(site, model, TenantOnlyMixin)
     # Roles are groups the services rely on by name: set them on the user, never rename them.
     if site.is_registered(Group):
         _rewrap(site, Group, PublicOnlyMixin)

@@ -4,39 +4,15 @@ from django.core.exceptions import ValidationError
 from django_tenants.admin import TenantAdminMixin
 from django_tenants.utils import get_public_schema_name
 
-# django_q registers its admin when imported; import it now so its classes can be wrapped
-# below (tenants comes before django_q in INSTALLED_APPS, so autodiscover reaches us first).
-import django_q.admin  # noqa: F401
+from leadhub.admin_site import PublicOnlyMixin, on_public_host
 from tenants.models import Domain, GlobalDefaults, Tenant
 from tenants.selectors import tenant_usage
 from tenants.services import TenantError, tenant_create, tenant_set_active, tenant_update, validate_slug
 
 
-def on_public_host(request) -> bool:
-    return request.tenant.schema_name == get_public_schema_name()
-
-
-class PublicOnlyMixin:
-    """Shared tables (tenants, domains, defaults, django-q2 schedules and tasks) are managed
-    from the public host only: a tenant's search path also reaches the public tables, so
-    every permission checks the host as well as the user."""
-
-    def has_module_permission(self, request):
-        return on_public_host(request) and super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        return on_public_host(request) and super().has_view_permission(request, obj)
-
-    def has_add_permission(self, request, *args):
-        return on_public_host(request) and super().has_add_permission(request, *args)
-
-    def has_change_permission(self, request, obj=None):
-        return on_public_host(request) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return on_public_host(request) and super().has_delete_permission(request, obj)
-
-
+# Shared tables (tenants, domains, defaults, django-q2 schedules and tasks) are reachable
+# through a tenant's search path too; the admin site (leadhub/admin_site.py) keeps every
+# admin of a public-only app to the public host.
 class PublicOnlyAdmin(PublicOnlyMixin, admin.ModelAdmin):
     pass
 
@@ -164,10 +140,3 @@ class GlobalDefaultsAdmin(PublicOnlyAdmin):
         obj, _ = GlobalDefaults.objects.get_or_create(pk=1)
         return redirect("admin:tenants_globaldefaults_change", obj.pk)
 
-
-# django-q2's schedules and task results are public tables that a tenant's search path can
-# see: keep their admin to the public host.
-for _model, _model_admin in list(admin.site._registry.items()):
-    if _model._meta.app_label == "django_q":
-        admin.site.unregister(_model)
-        admin.site.register(_model, type(f"PublicOnly{type(_model_admin).__name__}", (PublicOnlyMixin, type(_model_admin)), {}))
