@@ -41,10 +41,14 @@ class Destination:
     def send(self, rows: list[dict]) -> ChunkResult:
         raise NotImplementedError
 
-    def select_sql(self, *, lead_table: str, ids_sql: str) -> tuple[str, list] | None:
-        """(SQL, params) yielding rows ``send`` takes instead of lead dicts, made by the
-        database; None (the default) when the destination needs lead dicts."""
+    def copy_sql(self, *, lead_table: str, ids_sql: str) -> tuple[str, list] | None:
+        """(SQL, params) of a ``COPY ... TO STDOUT`` whose rows ``write_copied`` takes
+        instead of lead dicts, made by the database; None (the default) when the
+        destination needs lead dicts."""
         return None
+
+    def write_copied(self, rows, *, chunk_size: int = 2000) -> None:
+        raise NotImplementedError
 
     def close(self, *, success: bool) -> None:
         """Called once at the end, also after a failure."""

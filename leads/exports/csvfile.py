@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import tempfile
+from collections.abc import Iterable
 
 from leads.exports.base import ChunkResult, Destination
 from leads.exports.fields import (
@@ -51,12 +52,8 @@ class CsvDestination(Destination):
         self._writer = csv.writer(self._text, delimiter=self.delimiter)
         self._writer.writerow([cell(header) for header, _, _ in self.columns])
 
-    def send(self, rows: list) -> ChunkResult:
-        """Write ``rows``: lead dicts (the Destination contract), or the finished tuples
-        of ``select_sql`` (which carry no lead id: the caller knows what it selected)."""
-        if rows and not isinstance(rows[0], dict):
-            self._writer.writerows(self._finish_row(row) if row[-1] is not None else row[:-1] for row in rows)
-            return ChunkResult()
+    def send(self, rows: list[dict]) -> ChunkResult:
+        """Write lead dicts, formatted in Python (when a column has no SQL version)."""
         columns = self.columns
         self._writer.writerows(
             [cell(field_value(row, name) or default) for _, name, default in columns] for row in rows
@@ -67,11 +64,15 @@ class CsvDestination(Destination):
         """(SQL, params) selecting, in id order, the leads whose ids ``ids_sql`` yields as
         rows of finished cells (the cell() rules applied by the database) plus a last
         column that is NULL, or the lead's custom fields when a custom value needs
-        Python (``send`` then makes those cells). None when a column has no SQL version."""
+        Python (``write_copied`` then makes those cells). None when a column has no SQL
+        version."""
         # Three layers, the inner two fenced with OFFSET 0 so that each value is
         # computed once, not once per reference: the lead's columns and custom jsonb
         # values, then the cell texts, then the neutralised cells with their defaults.
         reads, key_params, values, exotic, cells, defaults = ["l.id"], [], ["r.id"], [], [], []
+        # csv.writer quotes the one empty cell of a one-column row (""); COPY does that
+        # for an empty string, not for NULL.
+        empty = ", ''" if len(self.columns) == 1 else ""
         for index, (_, name, default) in enumerate(self.columns):
             key = custom_key(name)
             if key is None:
@@ -85,7 +86,7 @@ class CsvDestination(Destination):
                 key_params.append(key)
                 values.append(f"{custom_value_sql(f'r.r{index}')} AS c{index}")
                 exotic.append(custom_exotic_sql(f"r.r{index}"))
-            cells.append(f"COALESCE({NEUTRALISE_SQL.format(f'v.c{index}')}, %s)")
+            cells.append(f"COALESCE({NEUTRALISE_SQL.format(f'v.c{index}')}, %s{empty})")
             defaults.append(cell(default) or None)
         reads.append("l.custom_fields")
         values.append(f"CASE WHEN {' OR '.join(exotic) or 'false'} THEN r.custom_fields END AS custom")
@@ -97,15 +98,50 @@ class CsvDestination(Destination):
             defaults + key_params,
         )
 
-    def _finish_row(self, row: tuple) -> list:
-        """A row with a custom value only Python formats right: its custom cells redone."""
-        custom = row[-1]
-        lead = {"custom_fields": json.loads(custom) if isinstance(custom, str) else custom}
-        cells = list(row[:-1])
+    def copy_sql(self, *, lead_table: str, ids_sql: str) -> tuple[str, list] | None:
+        """(SQL, params): ``select_sql`` as CSV from ``COPY ... TO STDOUT``, for
+        ``write_copied``. COPY quotes exactly what csv.writer quotes (a cell holding the
+        delimiter, a double quote, CR or LF; quotes doubled), so the database writes
+        the file's rows and Python only ends the lines. None when a column has no SQL
+        version."""
+        select = self.select_sql(lead_table=lead_table, ids_sql=ids_sql)
+        if select is None:
+            return None
+        sql, params = select
+        return f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, DELIMITER %s)", [*params, self.delimiter]
+
+    def write_copied(self, rows: Iterable, *, chunk_size: int = 2000) -> None:
+        """Write the rows of ``copy_sql`` (one UTF-8 CSV row per item, ending in LF),
+        ``chunk_size`` at a time."""
+        # A row whose last column (custom) is NULL ends in "<delimiter>\n": drop both
+        # and end the line the way csv.writer does (CRLF). Other rows carry custom
+        # values only Python writes right; _finish_copied redoes them.
+        plain_end = f"{self.delimiter}\n".encode()
+        lines: list = []
+        for row in rows:
+            row = bytes(row)
+            lines.append(row[:-2] if row.endswith(plain_end) else self._finish_copied(row))
+            if len(lines) >= chunk_size:
+                self._write(lines)
+                lines = []
+        if lines:
+            self._write(lines)
+
+    def _write(self, lines: list[bytes]) -> None:
+        lines.append(b"")
+        self._text.write(b"\r\n".join(lines).decode())
+
+    def _finish_copied(self, row: bytes) -> bytes:
+        """A copied row with a custom value only Python formats right: its custom cells
+        redone with cell(), written back with csv.writer (without the line end)."""
+        *cells, custom = next(csv.reader(io.StringIO(row.decode(), newline=""), delimiter=self.delimiter))
+        lead = {"custom_fields": json.loads(custom)}
         for index, (_, name, default) in enumerate(self.columns):
             if name.startswith("custom_fields."):
                 cells[index] = cell(field_value(lead, name) or default)
-        return cells
+        out = io.StringIO()
+        csv.writer(out, delimiter=self.delimiter).writerow(cells)
+        return out.getvalue().removesuffix("\r\n").encode()
 
     def close(self, *, success: bool) -> None:
         if self._text is not None:

@@ -184,16 +184,16 @@ def test_a_file_that_cannot_be_written_marks_nothing(in_tenant_a, media_root, se
     settings.EXPORT_CHUNK_SIZE = 1
     make_lead(status="approved")
     make_lead(status="approved")
-    send = CsvDestination.send
+    write = CsvDestination._write
     calls = []
 
-    def send_then_fill_the_disk(self, rows):
+    def write_then_fill_the_disk(self, lines):
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the second lead's row, while the database is still sending
             raise OSError(28, "No space left on device")
-        return send(self, rows)
+        return write(self, lines)
 
-    monkeypatch.setattr(CsvDestination, "send", send_then_fill_the_disk)
+    monkeypatch.setattr(CsvDestination, "_write", write_then_fill_the_disk)
     export = run(format="instantly_csv")
     assert export.status == "failed" and "No space left on device" in export.error_message
     assert not export.file and export.sent_count == 0
