@@ -280,8 +280,8 @@ class Migration(migrations.Migration):
                 ('destination', models.CharField(max_length=200)),
                 ('remote_id', models.CharField(blank=True, default='', max_length=100)),
                 ('delivered_at', models.DateTimeField()),
-                ('export', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='leads.export')),
-                ('lead', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='leads.lead')),
+                ('export', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='deliveries', to='leads.export')),
+                ('lead', models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='leads.lead')),
             ],
             options={
                 'verbose_name_plural': 'lead deliveries',

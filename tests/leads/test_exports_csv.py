@@ -199,3 +199,14 @@ def test_a_file_that_cannot_be_written_marks_nothing(in_tenant_a, media_root, se
     assert not export.file and export.sent_count == 0
     assert not LeadDelivery.objects.exists()
     assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.APPROVED}
+
+
+def test_deleting_a_lead_or_an_export_keeps_the_delivery_records_consistent(in_tenant_a, media_root):
+    # LeadDelivery's references are kept by Django's on_delete, not by database constraints.
+    gone, kept = make_lead(status="approved"), make_lead(status="approved")
+    export = run(format="instantly_csv")
+    assert LeadDelivery.objects.filter(export=export).count() == 2
+    Lead.objects.filter(pk=gone.pk).delete()
+    assert list(LeadDelivery.objects.values_list("lead_id", flat=True)) == [kept.pk]
+    Export.objects.filter(pk=export.pk).delete()
+    assert LeadDelivery.objects.get().export_id is None
