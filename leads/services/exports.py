@@ -8,6 +8,7 @@ never leave.
 import contextlib
 import logging
 import os
+import threading
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, 
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django_tenants.utils import schema_context
 from psycopg.types.json import Jsonb
 
 from leads.exports.base import ChunkResult, Destination, ExportError
@@ -187,15 +189,15 @@ def build_destination(export: Export, *, leads: QuerySet, clock=None, session=No
     """The Destination object for an export, with the tenant's credentials."""
     from leads.exports import csvfile, instantly, salesforce, smartlead
 
-    creds = ExportSettings.current()
-    target = export.destination.partition(":")[2]
-    timeout = settings.EXPORT_HTTP_TIMEOUT
     if export.format == ExportFormat.INSTANTLY_CSV:
         return csvfile.instantly_csv(custom_keys=custom_field_keys(leads))
     if export.format == ExportFormat.CSV:
         if export.template is None:
             raise ExportError("The CSV template of this export was deleted.")
         return csvfile.template_csv(export.template)
+    creds = ExportSettings.current()
+    target = export.destination.partition(":")[2]
+    timeout = settings.EXPORT_HTTP_TIMEOUT
     if export.format == ExportFormat.INSTANTLY:
         return instantly.InstantlyDestination(base_url=settings.INSTANTLY_BASE_URL, api_key=creds.value("instantly_api_key"),
                                               campaign_id=target, session=session, timeout=timeout)
@@ -271,8 +273,9 @@ def _candidates(export: Export) -> QuerySet:
     return leads_for_export(export.filters).annotate(skip_reason=Case(*skip_when, default=None, output_field=CharField()))
 
 
-def _freeze(export: Export, *, target: str, columns: str, select: str) -> None:
-    """Copy the export's candidates (id, skip reason) into ``target`` in one scan.
+def _freeze(export: Export, *, target: str, columns: str, select: str) -> int:
+    """Copy the export's candidates (id, skip reason) into ``target`` in one scan;
+    returns how many.
 
     The leads are then read from that fixed id list while the export inserts
     deliveries and updates leads; a live NOT EXISTS against the delivery table the
@@ -282,6 +285,7 @@ def _freeze(export: Export, *, target: str, columns: str, select: str) -> None:
         cursor.execute(f"INSERT INTO {target} ({columns}) SELECT {select} FROM ({sql}) sub", params)
         total = cursor.rowcount
     Export.objects.filter(pk=export.pk).update(total_count=total)
+    return total
 
 
 def _run(export: Export, *, clock, session) -> None:
@@ -295,39 +299,103 @@ def _run(export: Export, *, clock, session) -> None:
 
 
 def _run_file(export: Export) -> None:
-    """All or nothing, in one transaction: the file is written row by row from a
-    server-side cursor, then its leads are marked in three statements."""
+    """All or nothing, in one transaction: the candidates are frozen, the file is
+    written (by PostgreSQL: COPY) and its leads are marked in three statements.
+
+    Marking is most of the work, all of it in this connection's database process.
+    Unless the caller has a transaction open (another connection would not see its
+    rows), a large file is written meanwhile from a second connection, in a thread,
+    so that the two run on two cores; the file reads the committed leads, as it
+    would before the marking here."""
     table = f"export_ids_{export.pk}"
-    destination = None
+    ids_sql = f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL"
+    apart = not connection.in_atomic_block
+    writer = None
     try:
         with transaction.atomic():
             _lock_destination(export)
             _without_jit()
             with connection.cursor() as cursor:
                 cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text) ON COMMIT DROP")
-            _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
-            _record_skipped(export, f"SELECT id, skip_reason FROM pg_temp.{table} WHERE skip_reason IS NOT NULL")
+            total = _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
+            skipped = _record_skipped(export, f"SELECT id, skip_reason FROM pg_temp.{table} WHERE skip_reason IS NOT NULL")
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE pg_temp.{table}")
-            leads = Lead.objects.filter(
-                pk__in=RawSQL(f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL", ())).order_by("pk")
-            destination = build_destination(export, leads=leads)
-            destination.open()
-            _write_file(destination, leads, ids_sql=f"SELECT id FROM pg_temp.{table} WHERE skip_reason IS NULL")
-            destination.close(success=True)
-            _store_file(export, destination.path)
+                if apart and total - skipped >= PARALLEL_FILE_MIN_LEADS:
+                    # The other connection cannot read this one's temporary table: it
+                    # gets the ids as an array literal (digits and commas from bigint).
+                    cursor.execute(f"SELECT string_agg(id::text, ',' ORDER BY id) FROM ({ids_sql}) ids")
+                    writer = _FileWriter(export, ids_sql=f"SELECT unnest('{{{cursor.fetchone()[0]}}}'::bigint[])")
+                    writer.start()
+            if writer is None:
+                writer = _FileWriter(export, ids_sql=ids_sql)
+                writer.run()
             with connection.cursor() as cursor:
                 # Not forced: the frozen set holds no lead already sent here, and the
                 # destination lock keeps it so until commit.
                 sent = _mark_sent(cursor, export, now=timezone.now(), params=[], fresh=not export.force,
                                   source=f"SELECT id, '' AS remote_id FROM pg_temp.{table} WHERE skip_reason IS NULL")
+            writer.finish()  # raises what the file writing raised: nothing is marked then
+            _store_file(export, writer.destination.path)
             _add_counts(export, sent=sent)
     finally:
-        if destination is not None:
-            destination.close(success=False)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(destination.path)
+        if writer is not None:
+            writer.discard()
     _finish(export, status=Export.Status.DONE)
+
+
+# Below this many leads a second connection costs more than writing the file
+# alongside the marking saves.
+PARALLEL_FILE_MIN_LEADS = 5000
+
+
+class _FileWriter:
+    """Writes a file export's leads (ids from ``ids_sql``) to its destination's file,
+    here (``run``) or in a thread with its own connection (``start``)."""
+
+    def __init__(self, export: Export, *, ids_sql: str):
+        self.export, self.ids_sql = export, ids_sql
+        self.schema = connection.schema_name
+        self.destination: Destination | None = None
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        leads = Lead.objects.filter(pk__in=RawSQL(self.ids_sql, ())).order_by("pk")
+        self.destination = build_destination(self.export, leads=leads)
+        self.destination.open()
+        _write_file(self.destination, leads, ids_sql=self.ids_sql)
+        self.destination.close(success=True)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run_apart, name=f"export-{self.export.pk}-file", daemon=True)
+        self._thread.start()
+
+    def _run_apart(self) -> None:
+        try:
+            with schema_context(self.schema), transaction.atomic():
+                _without_jit()
+                self.run()
+        except BaseException as exc:  # handed to the caller by finish()
+            self.error = exc
+        finally:
+            connection.close()  # this thread's own connection
+
+    def finish(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def discard(self) -> None:
+        """Wait for the thread, then remove the temporary file (stored by now, or failed)."""
+        if self._thread is not None:
+            self._thread.join()
+        if self.destination is not None:
+            self.destination.close(success=False)
+            if self.destination.path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.destination.path)
 
 
 def _write_file(destination: Destination, leads: QuerySet, *, ids_sql: str) -> None:
@@ -396,8 +464,8 @@ def _run_push(export: Export, *, clock, session) -> None:
     _finish(export, status=Export.Status.DONE)
 
 
-def _record_skipped(export: Export, source: str) -> None:
-    """Store an issue for every (id, skip_reason) of ``source`` and count them."""
+def _record_skipped(export: Export, source: str) -> int:
+    """Store an issue for every (id, skip_reason) of ``source`` and count them; returns how many."""
     issue_table, lead_table = ExportIssue._meta.db_table, Lead._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
@@ -409,6 +477,7 @@ def _record_skipped(export: Export, source: str) -> None:
         skipped = cursor.rowcount
     if skipped:
         _add_counts(export, skipped=skipped)
+    return skipped
 
 
 def _store_file(export: Export, path: str) -> None:
