@@ -316,15 +316,18 @@ def _run_file(export: Export) -> None:
             _lock_destination(export)
             _without_jit()
             with connection.cursor() as cursor:
-                cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint PRIMARY KEY, skip_reason text) ON COMMIT DROP")
+                # No primary key: the ids are the leads' own, and every statement that
+                # reads them joins by hash or merge (an index would only slow the freeze).
+                cursor.execute(f"CREATE TEMPORARY TABLE {table} (id bigint, skip_reason text) ON COMMIT DROP")
             total = _freeze(export, target=f"pg_temp.{table}", columns="id, skip_reason", select="sub.pk, sub.skip_reason")
             skipped = _record_skipped(export, f"SELECT id, skip_reason FROM pg_temp.{table} WHERE skip_reason IS NOT NULL")
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE pg_temp.{table}")
                 if apart and total - skipped >= PARALLEL_FILE_MIN_LEADS:
                     # The other connection cannot read this one's temporary table: it
-                    # gets the ids as an array literal (digits and commas from bigint).
-                    cursor.execute(f"SELECT string_agg(id::text, ',' ORDER BY id) FROM ({ids_sql}) ids")
+                    # gets the ids as an array literal (digits and commas from bigint;
+                    # in any order, the file's query sorts).
+                    cursor.execute(f"SELECT string_agg(id::text, ',') FROM ({ids_sql}) ids")
                     writer = _FileWriter(export, ids_sql=f"SELECT unnest('{{{cursor.fetchone()[0]}}}'::bigint[])")
                     writer.start()
             if writer is None:

@@ -115,3 +115,15 @@ def test_a_column_without_an_sql_version_falls_back_to_python_cells(in_tenant_a,
     assert instantly_csv(custom_keys=keys).select_sql(lead_table="leads_lead", ids_sql="SELECT 1") is None
 
     assert _exported_file(format="instantly_csv") == expected
+
+
+def test_a_one_column_layout_writes_an_empty_cell_as_csv_writer_does(in_tenant_a, media_root):
+    # csv.writer quotes the only cell of a row when it is empty (""); so must the database.
+    template = CsvTemplate.objects.create(name="one")
+    CsvTemplateColumn.objects.create(template=template, position=0, header="city", field="city", default="")
+    make_lead(status="approved", city="")
+    make_lead(status="approved", city="Bonn")
+    rows = list(Lead.objects.order_by("pk").values(*READ_FIELDS))
+    expected = _python_file(CsvDestination(columns=[("city", "city", "")]), rows)
+
+    assert _exported_file(format="csv", template="one") == expected == b'city\r\n""\r\nBonn\r\n'
