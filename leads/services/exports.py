@@ -323,7 +323,7 @@ def _run_file(export: Export) -> None:
             skipped = _record_skipped(export, f"SELECT id, skip_reason FROM pg_temp.{table} WHERE skip_reason IS NOT NULL")
             with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE pg_temp.{table}")
-                if apart and total - skipped >= PARALLEL_FILE_MIN_LEADS:
+                if apart and PARALLEL_FILE_MIN_LEADS <= total - skipped <= PARALLEL_FILE_MAX_LEADS:
                     # The other connection cannot read this one's temporary table: it
                     # gets the ids as an array literal (digits and commas from bigint;
                     # in any order, the file's query sorts).
@@ -348,8 +348,12 @@ def _run_file(export: Export) -> None:
 
 
 # Below this many leads a second connection costs more than writing the file
-# alongside the marking saves.
+# alongside the marking saves. Above the maximum the file is written in the
+# marking's connection: the id list handed to the other one costs memory (about
+# 7 bytes per lead, held a few times over while the query is built), and an
+# export's memory must not grow with its size.
 PARALLEL_FILE_MIN_LEADS = 5000
+PARALLEL_FILE_MAX_LEADS = 1_000_000
 
 
 class _FileWriter:
