@@ -325,11 +325,10 @@ def _run_file(export: Export) -> None:
                 cursor.execute(f"ANALYZE pg_temp.{table}")
                 if apart and PARALLEL_FILE_MIN_LEADS <= total - skipped <= PARALLEL_FILE_MAX_LEADS:
                     # The other connection cannot read this one's temporary table: it
-                    # gets the ids as an array literal (digits and commas from bigint;
-                    # in any order, the file's query sorts).
+                    # gets the ids as one text (in any order: the file's query sorts).
                     cursor.execute(f"SELECT string_agg(id::text, ',') FROM ({ids_sql}) ids")
-                    writer = _FileWriter(export, ids_sql=f"SELECT unnest('{{{cursor.fetchone()[0]}}}'::bigint[])")
-                    writer.start()
+                    writer = _FileWriter(export, ids_sql="SELECT id FROM pg_temp.export_file_ids")
+                    writer.start(id_list=cursor.fetchone()[0])
             if writer is None:
                 writer = _FileWriter(export, ids_sql=ids_sql)
                 writer.run()
@@ -350,8 +349,8 @@ def _run_file(export: Export) -> None:
 # Below this many leads a second connection costs more than writing the file
 # alongside the marking saves. Above the maximum the file is written in the
 # marking's connection: the id list handed to the other one costs memory (about
-# 7 bytes per lead, held a few times over while the query is built), and an
-# export's memory must not grow with its size.
+# 8 bytes per lead, twice while it is sent), and an export's memory must not grow
+# with its size.
 PARALLEL_FILE_MIN_LEADS = 5000
 PARALLEL_FILE_MAX_LEADS = 1_000_000
 
@@ -374,14 +373,22 @@ class _FileWriter:
         _write_file(self.destination, leads, ids_sql=self.ids_sql)
         self.destination.close(success=True)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run_apart, name=f"export-{self.export.pk}-file", daemon=True)
+    def start(self, *, id_list: str) -> None:
+        """Run in a thread, on the ids of ``id_list`` (comma-separated), which the
+        thread's connection loads into its own temporary table export_file_ids."""
+        self._thread = threading.Thread(target=self._run_apart, args=(id_list,), name=f"export-{self.export.pk}-file",
+                                        daemon=True)
         self._thread.start()
 
-    def _run_apart(self) -> None:
+    def _run_apart(self, id_list: str) -> None:
         try:
             with schema_context(self.schema), transaction.atomic():
                 _without_jit()
+                with connection.cursor() as cursor:
+                    cursor.execute("CREATE TEMPORARY TABLE export_file_ids ON COMMIT DROP AS "
+                                   "SELECT unnest(string_to_array(%s, ','))::bigint AS id", [id_list])
+                    del id_list
+                    cursor.execute("ANALYZE pg_temp.export_file_ids")
                 self.run()
         except BaseException as exc:  # handed to the caller by finish()
             self.error = exc

@@ -46,7 +46,7 @@ def test_the_file_written_apart_holds_the_leads_and_they_are_marked(live, media_
     leads = approved_leads(3, custom_fields={"industry": "SaaS"})
     started = []
     start = exports._FileWriter.start
-    monkeypatch.setattr(exports._FileWriter, "start", lambda self: (started.append(1), start(self)))
+    monkeypatch.setattr(exports._FileWriter, "start", lambda self, **kw: (started.append(1), start(self, **kw)))
     export = export_run(export_id=export_create(format="instantly_csv").pk)
     assert started  # the file was written by the second connection
     assert (export.status, export.sent_count) == ("done", 3), export.error_message
