@@ -71,3 +71,15 @@ def test_a_file_written_apart_that_fails_marks_nothing(live, media_root, monkeyp
     assert not export.file and export.sent_count == 0
     assert not LeadDelivery.objects.exists() and not AuditEvent.objects.filter(action="exported").exists()
     assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.APPROVED}
+
+
+def test_above_the_maximum_the_file_is_written_in_the_marking_connection(live, media_root, monkeypatch):
+    # The id list handed to a second connection grows with the export: large ones keep memory flat.
+    approved_leads(3)
+    monkeypatch.setattr(exports, "PARALLEL_FILE_MAX_LEADS", 2)
+    started = []
+    monkeypatch.setattr(exports._FileWriter, "start", lambda self, **kw: started.append(1))
+    export = export_run(export_id=export_create(format="instantly_csv").pk)
+    assert not started
+    assert (export.status, export.sent_count) == ("done", 3), export.error_message
+    assert set(Lead.objects.values_list("status", flat=True)) == {LeadStatus.EXPORTED}
