@@ -301,7 +301,8 @@ def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None
     pk), so the database is not asked again; within the list the pair still
     matches."""
     settings = settings or TenantSettings.current()
-    lock_keys(k for lead in leads for k in lead_lock_keys(lead))
+    keys_of = [lead_lock_keys(lead) for lead in leads]
+    lock_keys(k for keys in keys_of for k in keys)
     existing = _exact_candidates(leads, external_ids=not external_ids_checked)
     index: dict[str, list] = defaultdict(list)
     for lead in existing:
@@ -311,11 +312,11 @@ def dedupe_incoming(leads: list[Lead], *, settings: TenantSettings | None = None
     # In-list nodes are ("n", position); saved leads are ("a", id) and sort first.
     by_key: dict[str, int] = {}
     nodes: dict = {}
-    for pos, lead in enumerate(leads):
+    for pos, (lead, keys) in enumerate(zip(leads, keys_of)):
         node = ("n", pos)
         nodes[node] = lead
         groups.find(node)
-        for key in lead_lock_keys(lead):
+        for key in keys:
             for other in index.get(key, ()):
                 if _exact_match(lead, other, settings.fuzzy_review_threshold):
                     nodes[("a", other.pk)] = other

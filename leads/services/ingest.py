@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus
 from leads.models.lead import CONTACT_FIELDS
-from leads.textsafety import storable, unstorable_text_errors
+from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
+from processing.normalization import normalize_leads
 
 MAX_BATCH_ROWS = 1000
 # Unique constraints a concurrent ingestion can trip between our look-ups and our
@@ -201,9 +202,17 @@ def validate_row(row) -> tuple[dict, dict[str, list[str]]]:
     """
     if not isinstance(row, dict):
         return {}, {"non_field_errors": ["Expected an object with lead fields."]}
-    unstorable = unstorable_text_errors(row)  # NUL or lone surrogates (CSV cells, commands)
-    if unstorable:
-        return {}, unstorable
+    # NUL or lone surrogates (CSV cells, commands). One scan of the joined text
+    # clears an all-text row; only a row that fails it (or holds other values) is
+    # walked field by field for the messages.
+    try:
+        clean = unstorable_reason("".join(row) + "".join(row.values())) is None
+    except TypeError:
+        clean = False
+    if not clean:
+        unstorable = unstorable_text_errors(row)
+        if unstorable:
+            return {}, unstorable
     fields: dict = {}
     custom: dict = {}
     errors: dict[str, list[str]] = {}
@@ -250,8 +259,7 @@ def lead_quota() -> int:
 
 def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, actor: str = "system",
                  dry_run: bool = False, first_index: int = 0, quota: int | None = None,
-                 refuse: set[int] | None = None, finish_batch: bool = False,
-                 _retry: bool = True) -> list[RowResult]:
+                 refuse: set[int] | None = None, finish_batch: bool = False) -> list[RowResult]:
     """Validate and store ``rows`` (dicts as received) for ``source``; one result per row.
 
     - A valid row becomes a Lead: ``raw`` is the row unchanged, known keys (and their
@@ -271,13 +279,41 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
     - ``first_index`` numbers the results (CSV chunks continue where the last ended);
       ``refuse`` holds offsets of rows the caller already knows are malformed;
       ``finish_batch`` marks ``batch`` done with these counts.
+
+    It is ``prepare_rows`` (no database access) followed by ``store_rows``; the CSV
+    import calls the two itself to prepare one chunk while the previous one is written.
     """
+    from leads.models import TenantSettings
+
+    prepared = prepare_rows(rows=rows, source=source, batch=batch, first_index=first_index, refuse=refuse,
+                            default_region=TenantSettings.current().default_region)
+    return store_rows(prepared, batch=batch, actor=actor, dry_run=dry_run, quota=quota, finish_batch=finish_batch)
+
+
+@dataclass
+class PreparedRows:
+    """Rows validated, built into unsaved leads and normalized (``prepare_rows``)."""
+    rows: list
+    source: str
+    first_index: int
+    refuse: set[int] | None
+    default_region: str
+    results: list[RowResult]
+    accepted: list[tuple[RowResult, Lead]]
+    emails: list[str]  # each accepted row's email as given, for the suppression list
+
+
+def prepare_rows(*, rows: list, source: str, batch: ImportBatch | None = None, first_index: int = 0,
+                 refuse: set[int] | None = None, default_region: str) -> PreparedRows:
+    """The part of an ingestion that needs no database: validate each row, build its
+    unsaved Lead and normalize it (``default_region``: the tenant's phone region).
+    ``store_rows`` does the rest."""
     source = (source or "api").strip()[:100] or "api"
     results: list[RowResult] = []
     accepted: list[tuple[RowResult, Lead]] = []
-    now = timezone.now()
     factory = _lead_factory()
     batch_id = batch.pk if batch is not None else None
+    new_status = LeadStatus.NEW
     for offset, row in enumerate(rows):
         result = RowResult(index=first_index + offset, outcome=Outcome.INVALID)
         results.append(result)
@@ -288,14 +324,26 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
         if errors:
             result.errors = errors
             continue
-        lead = factory.build({"raw": row, "source": source, "batch_id": batch_id, "status": LeadStatus.NEW, **fields})
-        accepted.append((result, lead))
-    accepted = _refuse_suppressed(accepted)
+        fields.update(raw=row, source=source, batch_id=batch_id, status=new_status)
+        accepted.append((result, factory.build(fields)))
+    # Suppression is checked on the address as given (normalization may rewrite it).
+    emails = [lead.email for _result, lead in accepted]
+    normalize_leads([lead for _result, lead in accepted], default_region=default_region)
+    return PreparedRows(rows, source, first_index, refuse, default_region, results, accepted, emails)
 
+
+def store_rows(prepared: PreparedRows, *, batch: ImportBatch | None = None, actor: str = "system",
+               dry_run: bool = False, quota: int | None = None, finish_batch: bool = False,
+               _retry: bool = True) -> list[RowResult]:
+    """Store what ``prepare_rows`` accepted (see ``ingest_leads``) and return one result
+    per row. Runs the database part: suppression, quota, exact deduplication, writes."""
+    results, rows, first_index = prepared.results, prepared.rows, prepared.first_index
+    accepted = _refuse_suppressed(prepared.accepted, prepared.emails)
+    now = timezone.now()
     if accepted:
         if dry_run:
             with transaction.atomic():
-                _store(accepted, source=source, actor=actor, now=now, quota=quota)
+                _store(accepted, source=prepared.source, actor=actor, now=now, quota=quota)
                 transaction.set_rollback(True)
             for result, _lead in accepted:
                 if result.outcome != Outcome.UPDATED:
@@ -303,15 +351,17 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
         else:
             try:
                 with transaction.atomic():
-                    _store(accepted, source=source, actor=actor, now=now, quota=quota)
+                    _store(accepted, source=prepared.source, actor=actor, now=now, quota=quota)
                     _record_batch(batch, results, rows, first_index, finish=finish_batch)
             except IntegrityError as exc:
                 # A concurrent request stored the same person between deduplication
                 # and the insert: start again, its row is visible now.
                 if not _retry or not any(name in str(exc) for name in _RACE_CONSTRAINTS):
                     raise
-                return ingest_leads(rows=rows, source=source, batch=batch, actor=actor, first_index=first_index,
-                                    quota=quota, refuse=refuse, finish_batch=finish_batch, _retry=False)
+                again = prepare_rows(rows=rows, source=prepared.source, batch=batch, first_index=first_index,
+                                     refuse=prepared.refuse, default_region=prepared.default_region)
+                return store_rows(again, batch=batch, actor=actor, quota=quota, finish_batch=finish_batch,
+                                  _retry=False)
             return results
     if not dry_run:
         with transaction.atomic():
@@ -319,19 +369,19 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
     return results
 
 
-def _refuse_suppressed(accepted: list[tuple[RowResult, Lead]]) -> list[tuple[RowResult, Lead]]:
-    """Rows whose email is on the do-not-contact list or was erased (GDPR) become
-    ``invalid`` with the list's reason under ``email``; the others are returned.
-    One query for the whole call."""
+def _refuse_suppressed(accepted: list[tuple[RowResult, Lead]], emails: list[str]) -> list[tuple[RowResult, Lead]]:
+    """Rows whose email (``emails``: each row's as given) is on the do-not-contact
+    list or was erased (GDPR) become ``invalid`` with the list's reason under
+    ``email``; the others are returned. One query for the whole call."""
     from leads.services.suppression import suppression_reasons
 
-    emails = [lead.email for _result, lead in accepted if lead.email]
-    reasons = suppression_reasons(emails) if emails else {}
+    given = [email for email in emails if email]
+    reasons = suppression_reasons(given) if given else {}
     if not reasons:
         return accepted
     kept = []
-    for result, lead in accepted:
-        reason = reasons.get(lead.email) if lead.email else None
+    for (result, lead), email in zip(accepted, emails):
+        reason = reasons.get(email) if email else None
         if reason:
             result.errors = {"email": [reason]}
         else:
@@ -393,7 +443,7 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
         lead.pk = existing.get(lead.external_id) if lead.external_id else None
         lead.created_at = lead.updated_at = lead.status_changed_at = now
     # The stored (source, external_id) pairs were looked up above: not again.
-    prepare_incoming(leads, external_ids_checked=True)
+    prepare_incoming(leads, external_ids_checked=True, normalized=True)
 
     # New leads get their ids from the sequence first, in list order: a duplicate of
     # a lead new in this very call then links to it before anything is written, and
@@ -517,8 +567,14 @@ def _copy_new(leads: list[Lead]) -> None:
                 for lead in leads:
                     row = list(getter(lead.__dict__))
                     for i in json_positions:
-                        row[i] = _dumps(row[i])
+                        value = row[i]
+                        # Most JSON columns of a new lead are empty: no need to encode those.
+                        empty = not value and _EMPTY_JSON.get(type(value))
+                        row[i] = empty or _dumps(value)
                     copy.write_row(row)
+
+
+_EMPTY_JSON = {dict: "{}", list: "[]"}
 
 
 def _dumps(value) -> str:
@@ -599,14 +655,22 @@ def _audit_ingested(events: list[tuple[int, str, str]], *, actor: str, now) -> N
         return
     from leads.models import AuditEvent
 
+    # Actions and statuses are plain lowercase words, so the array literals need no
+    # quoting: joining them is far cheaper than adapting 3 x 5,000 list items.
     with connection.cursor() as cursor:
         cursor.execute(
             f'INSERT INTO "{AuditEvent._meta.db_table}" '
             "(lead_id, object_type, object_id, action, actor, from_status, to_status, changes, note, created_at) "
             "SELECT e.id, 'lead', e.id::text, e.action, %s, '', e.status, '{}'::jsonb, %s, %s "
             "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS e(id, action, status)",
-            [actor, "ingested", now, [e[0] for e in events], [e[1] for e in events], [e[2] for e in events]],
+            [actor, "ingested", now, _array_literal(str(e[0]) for e in events),
+             _array_literal(e[1] for e in events), _array_literal(e[2] for e in events)],
         )
+
+
+def _array_literal(words) -> str:
+    """A PostgreSQL array literal of values that need no quoting (numbers, plain words)."""
+    return "{" + ",".join(words) + "}"
 
 
 def _record_batch(batch: ImportBatch | None, results: list[RowResult], rows: list, first_index: int,

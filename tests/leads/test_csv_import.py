@@ -174,3 +174,44 @@ def test_command_fails_with_a_reason(tmp_path, tenant_a):
         call_command("import_leads", str(tmp_path / "x.csv"), tenant="nope")
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_leads", str(tmp_path / "x.csv"), tenant="tenant_a")
+
+
+def test_duplicates_across_chunks_are_found(tenant_a):
+    """Chunks are written by a second thread while the next is prepared: a row still
+    sees the rows of every earlier chunk."""
+    from leads.services.csv_import import import_csv
+
+    lines = ["email,phone,company"] + [f"across{i}@chunk.test,,Across {i}" for i in range(30)]
+    lines += [f"ACROSS{i}@chunk.test,,Across {i}" for i in range(30)]  # the same people again
+    with schema_context("tenant_a"):
+        report = import_csv(binary=io.BytesIO("\n".join(lines).encode()), source="across", actor="test",
+                            chunk_rows=7)
+        assert report.counts == {"created": 30, "updated": 0, "duplicate": 30, "invalid": 0}
+        batch = ImportBatch.objects.get(pk=report.batch.pk)
+        assert (batch.status, batch.processed_rows, batch.duplicate_count) == ("done", 60, 30)
+        first = Lead.objects.get(email="across3@chunk.test", status="normalized")
+        assert Lead.objects.get(email="across3@chunk.test", status="duplicate").duplicate_of_id == first.pk
+
+
+def test_a_chunk_that_fails_marks_the_import_failed_and_keeps_earlier_chunks(tenant_a, monkeypatch):
+    from leads.services import csv_import
+
+    calls = []
+
+    def store_rows(prepared, **kwargs):
+        calls.append(prepared.first_index)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real_store_rows(prepared, **kwargs)
+
+    real_store_rows = csv_import.store_rows
+    monkeypatch.setattr(csv_import, "store_rows", store_rows)
+    lines = ["email"] + [f"fail{i}@chunk.test" for i in range(50)]
+    with schema_context("tenant_a"):
+        with pytest.raises(RuntimeError, match="disk full"):
+            csv_import.import_csv(binary=io.BytesIO("\n".join(lines).encode()), source="failing", actor="test",
+                                  chunk_rows=10)
+        batch = ImportBatch.objects.filter(source="failing").latest("id")
+        assert (batch.status, batch.processed_rows, batch.created_count) == ("failed", 20, 20)
+        assert "disk full" in batch.error_message
+        assert Lead.objects.filter(source="failing").count() == 20

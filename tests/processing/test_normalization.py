@@ -387,6 +387,40 @@ def test_phone_validity_and_region_agree_with_phonenumbers(value):
     assert result.region == (phonenumbers.region_code_for_number(number) if result.valid else "")
 
 
+def test_phone_type_and_region_agree_with_phonenumbers_for_every_region():
+    """The folded type check gives phonenumbers' own number_type and region for each
+    region's example numbers and for numbers a few digits off them (valid or not)."""
+    import random
+
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import _number_type_helper
+
+    from processing.normalization.phones import _type_and_region
+
+    rng = random.Random(7)
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            numbers.append(example)
+            for _ in range(5):
+                digits = list(str(example.national_number))
+                digits[rng.randrange(len(digits))] = str(rng.randint(0, 9))
+                if rng.random() < 0.3:
+                    digits.append(str(rng.randint(0, 9)))
+                numbers.append(phonenumbers.PhoneNumber(country_code=example.country_code,
+                                                        national_number=int("".join(digits))))
+    for number in numbers:
+        region = phonenumbers.region_code_for_number(number)
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+        kind = _number_type_helper(phonenumbers.national_significant_number(number), metadata) \
+            if metadata is not None else phonenumbers.PhoneNumberType.UNKNOWN
+        expected = (kind, region if kind != phonenumbers.PhoneNumberType.UNKNOWN and region not in (None, "001") else "")
+        assert _type_and_region(number) == expected, number
+
+
 # --------------------------------------------------------------------------- company and web
 
 @pytest.mark.parametrize(
