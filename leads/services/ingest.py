@@ -24,6 +24,7 @@ from django.utils import timezone
 from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus
 from leads.models.lead import CONTACT_FIELDS
 from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
+from processing.deduplication import text_array
 from processing.normalization import normalize_leads
 
 MAX_BATCH_ROWS = 1000
@@ -440,7 +441,8 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
 
     leads = [accepted[pos][1] for pos in keep]
     for lead in leads:
-        lead.pk = existing.get(lead.external_id) if lead.external_id else None
+        # "id" rather than "pk": the pk property costs a call per access, and this is per row.
+        lead.id = existing.get(lead.external_id) if lead.external_id else None
         lead.created_at = lead.updated_at = lead.status_changed_at = now
     # The stored (source, external_id) pairs were looked up above: not again.
     prepare_incoming(leads, external_ids_checked=True, normalized=True)
@@ -449,27 +451,27 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
     # a lead new in this very call then links to it before anything is written, and
     # the new rows go in by COPY. Stored leads are updated first, so one that became
     # a duplicate leaves the unique email index before its survivor arrives.
-    new = [lead for lead in leads if lead.pk is None]
-    stored = [lead for lead in leads if lead.pk is not None]
+    new = [lead for lead in leads if lead.id is None]
+    stored = [lead for lead in leads if lead.id is not None]
     for lead, lead_id in zip(new, _take_ids(len(new))):
-        lead.pk = lead_id
+        lead.id = lead_id
     survivor_field = Lead._meta.get_field("duplicate_of")
     for lead in leads:
-        survivor = survivor_field.get_cached_value(lead, None)
-        if survivor is not None:
-            lead.duplicate_of_id = survivor.pk
+        if lead.status == LeadStatus.DUPLICATE:  # only deduplication links a survivor
+            survivor = survivor_field.get_cached_value(lead, None)
+            if survivor is not None:
+                lead.duplicate_of_id = survivor.id
     rows = {id(lead): row for lead, row in zip(stored, _upsert(stored, now=now) if stored else [])}
     _copy_new(new)
     for lead in new:
-        rows[id(lead)] = (lead.pk, True, lead.status, lead.duplicate_of_id)
+        rows[id(lead)] = (lead.id, True, lead.status, lead.duplicate_of_id)
     returned = [rows[id(lead)] for lead in leads]
     _analyze_new_table(len(returned))
 
-    index_of = {id(lead): i for i, lead in enumerate(leads)}
     outcome_by_key: dict[str, tuple[int, str, int | None]] = {}
     events = []
-    for lead, (lead_id, inserted, status, duplicate_of_id) in zip(leads, returned):
-        lead.pk = lead_id
+    for pos, lead, (lead_id, inserted, status, duplicate_of_id) in zip(keep, leads, returned):
+        lead.id = lead_id
         if status == LeadStatus.DUPLICATE and lead.status == LeadStatus.DUPLICATE:
             outcome = Outcome.DUPLICATE
             duplicate_of_id = lead.duplicate_of_id or duplicate_of_id
@@ -479,7 +481,7 @@ def _store(accepted: list[tuple[RowResult, Lead]], *, source: str, actor: str, n
         if lead.external_id:
             outcome_by_key[lead.external_id] = (lead_id, outcome, duplicate_of_id if outcome == Outcome.DUPLICATE else None)
         else:
-            result = accepted[keep[index_of[id(lead)]]][0]
+            result = accepted[pos][0]
             result.outcome, result.id = outcome, lead_id
             result.duplicate_of = duplicate_of_id if outcome == Outcome.DUPLICATE else None
     seen: set[str] = set()
@@ -502,8 +504,8 @@ def _existing_ids(source: str, external_ids: list[str]) -> dict[str, int]:
     with connection.cursor() as cursor:
         cursor.execute(
             f'SELECT external_id, id FROM "{Lead._meta.db_table}" '
-            "WHERE source = %s AND external_id = ANY(%s) AND external_id <> ''",
-            [source, external_ids],
+            "WHERE source = %s AND external_id = ANY(%s::text[]) AND external_id <> ''",
+            [source, text_array(external_ids)],
         )
         return dict(cursor.fetchall())
 

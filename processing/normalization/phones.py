@@ -5,7 +5,16 @@ from typing import NamedTuple
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
-from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
+from phonenumbers import PhoneNumber, region_code_for_country_code
+from phonenumbers.phonenumberutil import (
+    _MAX_LENGTH_FOR_NSN,
+    _MIN_LENGTH_FOR_NSN,
+    COUNTRY_CODE_TO_REGION_CODE,
+    _extract_country_code,
+    _maybe_strip_national_prefix_carrier_code,
+    _set_italian_leading_zeros_for_phone_number,
+    _test_number_length,
+)
 from phonenumbers.re_util import re_compile
 
 # Keep every compiled metadata pattern: with numbers from many regions the re module's
@@ -77,7 +86,7 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
         text = _SEPARATORS.split(text, maxsplit=1)[0]
     region = region.upper() if region and region.upper() in SUPPORTED_REGIONS else "US"
     try:
-        number = phonenumbers.parse(text, region)
+        number = parse_international(text) or phonenumbers.parse(text, region)
     except NumberParseException as exc:
         number = _retry_international(text)
         if number is None:
@@ -97,6 +106,46 @@ def normalize_phone(value: str, region: str) -> PhoneResult:
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     return PhoneResult(e164, e164, valid, _TYPE_NAMES.get(kind, "unknown"), number_region,
                        number.extension or "", "" if valid else "not a valid number in its numbering plan")
+
+
+# "+44 20 7946 0958", "+1-415-555-2671": a plus, digits, single spaces or hyphens.
+_PLUS_DIGITS = re.compile(r"\+[1-9][0-9]*(?:[ -][0-9]+)*", re.ASCII)
+
+
+def parse_international(text: str):
+    """phonenumbers.parse() of a number written "+<country code> <digits>" with
+    only spaces or hyphens between the digits, or None for any other text (and for
+    anything parse() would refuse): the caller then calls parse() itself.
+
+    For such text parse()'s first steps change nothing (no label, extension,
+    letters or second number to strip; the region it is read in does not matter
+    after a "+"), so this starts at the country code, with parse()'s own helpers
+    for the national prefix and the lengths: the same PhoneNumber for a third of
+    the time.
+    """
+    if len(text) > 64 or not _PLUS_DIGITS.fullmatch(text):
+        return None
+    digits = text[1:].replace(" ", "").replace("-", "")
+    if len(digits) <= _MIN_LENGTH_FOR_NSN:
+        return None
+    country_code, national = _extract_country_code(digits)
+    if country_code == 0 or len(national) < _MIN_LENGTH_FOR_NSN:
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(country_code,
+                                                                 region_code_for_country_code(country_code))
+    if metadata is not None:
+        _carrier, potential, _ = _maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _test_number_length(potential, metadata) not in (ValidationResult.TOO_SHORT,
+                                                            ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+                                                            ValidationResult.INVALID_LENGTH):
+            national = potential
+    if not _MIN_LENGTH_FOR_NSN <= len(national) <= _MAX_LENGTH_FOR_NSN:
+        return None
+    number = PhoneNumber(country_code=country_code)
+    _set_italian_leading_zeros_for_phone_number(national, number)
+    number.national_number = int(national)
+    return number
+
 
 
 def _type_and_region(number) -> tuple[int, str]:
