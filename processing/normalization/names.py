@@ -205,6 +205,10 @@ def _given_name(first: str) -> tuple[str, str, str]:
 @lru_cache(maxsize=16384)
 def _family_name(last: str) -> tuple[str, str]:
     """(last name, suffixes) of a cleaned last-name field."""
+    if " " not in last:
+        # One word (already stripped by _clean_part): no suffix to take apart, no
+        # particle to keep lowercase; only its case may change.
+        return (_cap_word(last) if _needs_case(last, last == last.upper() or last == last.lower()) else last), ""
     suffixes: list[str] = []
     last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
     return last, " ".join(dict.fromkeys(suffixes))
