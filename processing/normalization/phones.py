@@ -223,7 +223,7 @@ def _matcher(metadata, length: int) -> tuple:
             if alternatives else None
         mobile = None if metadata.same_mobile_and_fixed_line_pattern else _desc_pattern(metadata.mobile, length)
         found = (metadata, re.compile(general) if general else None, combined,
-                 tuple((f"k{i}", kind) for i, (kind, _pattern) in enumerate(alternatives)),
+                 {f"k{i}": kind for i, (kind, _pattern) in enumerate(alternatives)},
                  re.compile(mobile) if mobile else None)
         _MATCHERS[key] = found
     return found[1:]
@@ -238,8 +238,8 @@ def number_type(national: str, metadata) -> int:
         return PhoneNumberType.UNKNOWN
     match = combined.fullmatch(national) if combined is not None else None
     if match is not None:
-        groups = match.groupdict()
-        kind = next(kind for name, kind in kinds if groups[name] is not None)
+        # The named group around the alternative that matched closes last.
+        kind = kinds[match.lastgroup]
         if kind != PhoneNumberType.FIXED_LINE:
             return kind
         if metadata.same_mobile_and_fixed_line_pattern or (mobile is not None and mobile.fullmatch(national)):
@@ -253,11 +253,14 @@ def number_type(national: str, metadata) -> int:
 _RUNS = ("12345678901234567890", "01234567890123456789", "98765432109876543210")
 
 
+# Every start of a run that is 7 digits or longer: a number is a run when it is one of them.
+_RUN_STARTS = frozenset(run[:length] for run in _RUNS for length in range(7, len(run) + 1))
+
+
 def _is_placeholder(national_number: str) -> bool:
     """000-000-0000, 555-555-5555, 123-456-7890: typed to fill a required field. With a key
     they would make every lead that typed them one lead."""
-    return len(set(national_number)) <= 1 or (
-        len(national_number) >= 7 and any(run.startswith(national_number) for run in _RUNS))
+    return len(set(national_number)) <= 1 or national_number in _RUN_STARTS
 
 
 def _retry_international(text: str):
