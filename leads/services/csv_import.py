@@ -23,7 +23,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 
 from leads.models import ImportBatch, TenantSettings
-from leads.services.ingest import Outcome, RowResult, lead_quota, prepare_rows, store_rows
+from leads.services.ingest import Outcome, RowResult, cyclic_gc_paused, lead_quota, prepare_rows, store_rows
 from leads.textsafety import unstorable_reason
 
 logger = logging.getLogger(__name__)
@@ -193,7 +193,7 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
             progress(len(results))
 
     try:
-        with _ChunkWriter() as writer:
+        with cyclic_gc_paused(), _ChunkWriter() as writer:
             for chunk in _chunks(rows, chunk_rows):
                 refuse = {i for i, row in enumerate(chunk) if "__extra__" in row}
                 if refuse:

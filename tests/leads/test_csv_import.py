@@ -215,3 +215,30 @@ def test_a_chunk_that_fails_marks_the_import_failed_and_keeps_earlier_chunks(ten
         assert (batch.status, batch.processed_rows, batch.created_count) == ("failed", 20, 20)
         assert "disk full" in batch.error_message
         assert Lead.objects.filter(source="failing").count() == 20
+
+
+def test_an_import_leaves_no_cyclic_garbage_per_row(tenant_a):
+    """The import runs with the cyclic garbage collector paused: it must free every
+    row by reference counting, or memory would grow with the file."""
+    import gc
+
+    from leads.services.csv_import import import_csv
+
+    def garbage_after(rows: int, tag: str) -> int:
+        content = "email,company\n" + "".join(f"gc{tag}{i}@cycles.test,Cycles {i}\n" for i in range(rows))
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            import_csv(binary=io.BytesIO(content.encode()), source=f"gc-{tag}", actor="test", chunk_rows=50)
+            gc.collect()
+            return len(gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+
+    with schema_context("tenant_a"):
+        garbage_after(20, "warm")  # first use builds module-level state
+        assert garbage_after(400, "large") <= garbage_after(100, "small")
+        assert gc.isenabled()
