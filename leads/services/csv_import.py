@@ -14,10 +14,9 @@ import io
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass, field
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone

@@ -23,7 +23,7 @@ from django.db.models import DateTimeField, F, JSONField
 from django.db.models.base import ModelState
 from django.utils import timezone
 
-from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus
+from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS
 from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
 from processing.deduplication import text_array
@@ -287,8 +287,6 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
     It is ``prepare_rows`` (no database access) followed by ``store_rows``; the CSV
     import calls the two itself to prepare one chunk while the previous one is written.
     """
-    from leads.models import TenantSettings
-
     with cyclic_gc_paused():
         prepared = prepare_rows(rows=rows, source=source, batch=batch, first_index=first_index, refuse=refuse,
                                 default_region=TenantSettings.current().default_region)

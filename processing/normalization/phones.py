@@ -4,8 +4,15 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneMetadata, PhoneNumberFormat, PhoneNumberType, ValidationResult
-from phonenumbers import PhoneNumber, region_code_for_country_code
+from phonenumbers import (
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    PhoneNumberFormat,
+    PhoneNumberType,
+    ValidationResult,
+    region_code_for_country_code,
+)
 from phonenumbers.phonenumberutil import (
     _MAX_LENGTH_FOR_NSN,
     _MIN_LENGTH_FOR_NSN,
@@ -16,6 +23,9 @@ from phonenumbers.phonenumberutil import (
     _test_number_length,
 )
 from phonenumbers.re_util import re_compile
+
+# The private helpers above are phonenumbers' own steps, reused so the fast paths below
+# answer exactly as the library does (the version is pinned; tests compare the two).
 
 # Keep every compiled metadata pattern: with numbers from many regions the re module's
 # own 512-entry cache churns, and re-compiling was a tenth of the parsing time.
