@@ -79,7 +79,8 @@ def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
     normalize_leads(list(leads), default_region=default_region)
 
 
-def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False) -> None:
+def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False, normalized: bool = False,
+                     settings: TenantSettings | None = None) -> None:
     """Inline stage at ingestion: normalization and exact-key deduplication of
     *unsaved* leads, against the database and within the list. Sets the derived
     fields and ``status`` (``normalized``, or ``duplicate`` with ``duplicate_of``;
@@ -88,10 +89,14 @@ def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False) -
     inserts the leads, so two concurrent ingestions never leave two survivors.
     ``external_ids_checked``: the caller already looked up every
     ``(source, external_id)`` and gave a lead whose pair is stored that lead's pk
-    (the ingestion service does), so deduplication does not look them up again."""
-    tenant_settings = TenantSettings.current()
-    with _timed(NORMALIZE):
-        _normalize(leads, default_region=tenant_settings.default_region)
+    (the ingestion service does), so deduplication does not look them up again.
+    ``normalized``: the caller already ran ``normalize_leads`` on them (the
+    ingestion service does it before taking any lock, see ``prepare_rows``).
+    ``settings``: the tenant's settings, when the caller has them at hand."""
+    tenant_settings = settings or TenantSettings.current()
+    if not normalized:
+        with _timed(NORMALIZE):
+            _normalize(leads, default_region=tenant_settings.default_region)
     for lead in leads:
         lead.status = LeadStatus.NORMALIZED
     with _timed("exact_dedupe"):

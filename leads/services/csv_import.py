@@ -1,4 +1,4 @@
-"""CSV import: a file of any size streamed through ``ingest_leads`` in chunks.
+"""CSV import: a file of any size streamed through ingestion (``leads.services.ingest``) in chunks.
 
 Encoding (UTF-8 with or without BOM, UTF-16, Latin-1) and delimiter (comma,
 semicolon, tab, pipe) are detected from the first bytes; header names are matched
@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import logging
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, connection
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 
-from leads.models import ImportBatch
-from leads.services.ingest import Outcome, ingest_leads, lead_quota
+from leads.models import ImportBatch, TenantSettings
+from leads.services.ingest import Outcome, RowResult, cyclic_gc_paused, lead_quota, prepare_rows, store_rows
 from leads.textsafety import unstorable_reason
 
 logger = logging.getLogger(__name__)
@@ -168,6 +171,10 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
     ImportRowError (downloadable with their reason). Dry run: nothing is written; the
     report counts what would happen and lists the first refused rows.
     Raises CsvError when the file cannot be read at all.
+
+    Chunks are written in order, one at a time, by a second thread on this thread's
+    database connection (``_ChunkWriter``) while this thread reads and normalizes the
+    next chunk: PostgreSQL and Python then work at the same time.
     """
     headers, rows = iter_csv_rows(binary)
     batch = None
@@ -177,19 +184,24 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
                                            created_by=user if getattr(user, "pk", None) else None)
     report = ImportReport(batch=batch, dry_run=dry_run)
     quota = lead_quota()
-    chunk: list[dict] = []
+    default_region = TenantSettings.current().default_region
+
+    def tally(results: list[RowResult]) -> None:
+        _tally(report, results)
+        if progress:
+            progress(len(results))
+
     try:
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) >= chunk_rows:
-                _chunk(report, chunk, source=source, actor=actor, quota=quota)
-                if progress:
-                    progress(len(chunk))
-                chunk = []
-        if chunk:
-            _chunk(report, chunk, source=source, actor=actor, quota=quota)
-            if progress:
-                progress(len(chunk))
+        with cyclic_gc_paused(), _ChunkWriter() as writer:
+            for chunk in _chunks(rows, chunk_rows):
+                refuse = {i for i, row in enumerate(chunk) if "__extra__" in row}
+                if refuse:
+                    chunk = [_too_wide(row) if i in refuse else row for i, row in enumerate(chunk)]
+                prepared = prepare_rows(rows=chunk, source=source, batch=batch, first_index=report.total_rows + 1,
+                                        refuse=refuse, default_region=default_region)
+                report.total_rows += len(chunk)
+                writer.submit(functools.partial(store_rows, prepared, batch=batch, actor=actor, dry_run=dry_run,
+                                                quota=quota), tally)
     except Exception as exc:
         if batch is not None:
             _mark_failed(batch.pk, exc)
@@ -198,6 +210,64 @@ def import_csv(*, binary, source: str, actor: str, filename: str = "", dry_run: 
         ImportBatch.objects.filter(pk=batch.pk).update(status=ImportBatch.Status.DONE, finished_at=timezone.now())
         batch.refresh_from_db()
     return report
+
+
+def _chunks(rows: Iterator[dict], size: int) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _ChunkWriter:
+    """Runs each submitted write on one worker thread that borrows the caller's
+    database connection (same session, same transaction state, so it also works
+    inside a test's transaction), one write at a time and in order.
+
+    Waiting on PostgreSQL releases the GIL, so the caller's Python work on the next
+    chunk overlaps the database's work on this one. A chunk is submitted only after
+    the previous one is written (and its callback has run): deduplication of a chunk
+    sees every earlier chunk, and at most two chunks are in memory. The caller must
+    not touch the database between ``__enter__`` and ``__exit__``.
+    """
+
+    def __init__(self):
+        self._connection = connections[DEFAULT_DB_ALIAS]
+        self._pending: tuple[Future, Callable] | None = None
+
+    def __enter__(self):
+        self._connection.inc_thread_sharing()
+        self._pool = ThreadPoolExecutor(max_workers=1, initializer=self._borrow)
+        return self
+
+    def _borrow(self) -> None:
+        connections[DEFAULT_DB_ALIAS] = self._connection
+
+    def submit(self, write: Callable[[], list], done: Callable[[list], None]) -> None:
+        self.wait()
+        self._pending = (self._pool.submit(write), done)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            future, done = self._pending
+            self._pending = None
+            done(future.result())
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if exc_type is None:
+                self.wait()
+            elif self._pending is not None:
+                futures_wait([self._pending[0]])  # let it finish before the connection is used again
+                self._pending = None
+        finally:
+            self._pool.shutdown(wait=True)
+            self._connection.dec_thread_sharing()
+        return False
 
 
 # Waits between attempts to record a failed import while the database is away.
@@ -224,17 +294,7 @@ def _mark_failed(batch_pk: int, exc: Exception) -> None:
     logger.error("import batch %s failed and could not be marked failed: database unreachable", batch_pk)
 
 
-def _chunk(report: ImportReport, chunk: list[dict], *, source: str, actor: str, quota: int) -> None:
-    prepared = []
-    for row in chunk:
-        if "__extra__" in row:
-            prepared.append(_TooWide(row))
-        else:
-            prepared.append(row)
-    results = ingest_leads(rows=[r.row if isinstance(r, _TooWide) else r for r in prepared], source=source,
-                           batch=report.batch, actor=actor, dry_run=report.dry_run, first_index=report.total_rows + 1,
-                           quota=quota, refuse={i for i, r in enumerate(prepared) if isinstance(r, _TooWide)})
-    report.total_rows += len(chunk)
+def _tally(report: ImportReport, results: list[RowResult]) -> None:
     for result in results:
         report.counts[result.outcome] += 1
         if "quota" in result.errors:
@@ -243,8 +303,8 @@ def _chunk(report: ImportReport, chunk: list[dict], *, source: str, actor: str, 
             report.errors.append({"row": result.index + 1, "errors": result.errors})
 
 
-class _TooWide:
-    def __init__(self, row: dict):
-        extra = row.pop("__extra__")
-        self.row = {**row, "": extra}
-
+def _too_wide(row: dict) -> dict:
+    """A row with more values than the header has columns, refused as a whole: the
+    extra values are kept under an empty header in the stored row error."""
+    extra = row.pop("__extra__")
+    return {**row, "": extra}

@@ -185,6 +185,35 @@ def _tokens(text: str) -> list[str]:
     return [t.strip(",;") for t in text.split(" ") if t.strip(_STRIP)]
 
 
+def _pull_nickname(text: str) -> tuple[str, str]:
+    """(text without its first quoted or bracketed nickname, the nickname)."""
+    match = _NICKNAME.search(text)
+    if not match:
+        return text, ""
+    return squash(_NICKNAME.sub(" ", text, count=1)), squash(next(g for g in match.groups() if g))
+
+
+@lru_cache(maxsize=16384)
+def _given_name(first: str) -> tuple[str, str, str]:
+    """(first name, honorifics, nickname) of a cleaned first-name field."""
+    first, nickname = _pull_nickname(first)
+    prefixes: list[str] = []
+    first = proper_case(" ".join(_take_affixes(_tokens(first), prefixes, [])), particles_from=_NEVER)
+    return first, " ".join(dict.fromkeys(prefixes)), proper_case(nickname, particles_from=_NEVER)
+
+
+@lru_cache(maxsize=16384)
+def _family_name(last: str) -> tuple[str, str]:
+    """(last name, suffixes) of a cleaned last-name field."""
+    if " " not in last:
+        # One word (already stripped by _clean_part): no suffix to take apart, no
+        # particle to keep lowercase; only its case may change.
+        return (_cap_word(last) if _needs_case(last, last == last.upper() or last == last.lower()) else last), ""
+    suffixes: list[str] = []
+    last = proper_case(" ".join(_take_affixes(_tokens(last), [], suffixes)), particles_from=0)
+    return last, " ".join(dict.fromkeys(suffixes))
+
+
 @lru_cache(maxsize=32768)
 def normalize_name(first: str, last: str, full: str) -> PersonName:
     """Clean a person's name given as any of first/last/full.
@@ -198,6 +227,13 @@ def normalize_name(first: str, last: str, full: str) -> PersonName:
     first, last, full = (_clean_part(first), _clean_part(last), _clean_part(full))
     if not (first or last or full):
         return EMPTY
+    if not full:
+        # The usual shape: first and last apart, each cleaned on its own (and cached
+        # on its own: first names repeat far more than whole names).
+        first, prefix, nickname = _given_name(first)
+        last, suffix = _family_name(last)
+        full = " ".join(p for p in (first, last) if p)
+        return PersonName(first, last, full, prefix, suffix, "", nickname, letters_key(last or first or full)[:100])
     prefixes: list[str] = []
     suffixes: list[str] = []
     nickname = ""

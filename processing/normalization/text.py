@@ -1,4 +1,5 @@
 """Small text helpers shared by the normalization rules."""
+import re
 import unicodedata
 from functools import lru_cache
 
@@ -10,6 +11,9 @@ _FOLD_EXTRA = str.maketrans({
     "đ": "d", "Đ": "d", "ð": "d", "Ð": "d", "ł": "l", "Ł": "l", "þ": "th", "Þ": "th", "ı": "i",
     "ħ": "h", "Ħ": "h", "ŧ": "t", "Ŧ": "t",
 })
+
+
+_NOT_ASCII_ALNUM = re.compile(r"[^a-z0-9]")
 
 
 def squash(value: str | None) -> str:
@@ -26,6 +30,8 @@ def fold(value: str) -> str:
     Only combining marks are dropped, so letters of non-Latin scripts (张伟, Иванов)
     survive, lowercased where the script has case.
     """
+    if value.isascii():  # nothing to decompose or translate; casefold is lower for ASCII
+        return value.lower()
     value = value.translate(_FOLD_EXTRA)
     decomposed = unicodedata.normalize("NFKD", value)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
@@ -34,4 +40,7 @@ def fold(value: str) -> str:
 @lru_cache(maxsize=32768)
 def letters_key(value: str) -> str:
     """Folded letters and digits only: "van der Berg" -> "vanderberg", "O'Brien" -> "obrien"."""
-    return "".join(ch for ch in fold(value) if ch.isalnum())
+    folded = fold(value)
+    if folded.isascii():
+        return _NOT_ASCII_ALNUM.sub("", folded)
+    return "".join(ch for ch in folded if ch.isalnum())

@@ -174,3 +174,71 @@ def test_command_fails_with_a_reason(tmp_path, tenant_a):
         call_command("import_leads", str(tmp_path / "x.csv"), tenant="nope")
     with pytest.raises(CommandError, match="no such file"):
         call_command("import_leads", str(tmp_path / "x.csv"), tenant="tenant_a")
+
+
+def test_duplicates_across_chunks_are_found(tenant_a):
+    """Chunks are written by a second thread while the next is prepared: a row still
+    sees the rows of every earlier chunk."""
+    from leads.services.csv_import import import_csv
+
+    lines = ["email,phone,company"] + [f"across{i}@chunk.test,,Across {i}" for i in range(30)]
+    lines += [f"ACROSS{i}@chunk.test,,Across {i}" for i in range(30)]  # the same people again
+    with schema_context("tenant_a"):
+        report = import_csv(binary=io.BytesIO("\n".join(lines).encode()), source="across", actor="test",
+                            chunk_rows=7)
+        assert report.counts == {"created": 30, "updated": 0, "duplicate": 30, "invalid": 0}
+        batch = ImportBatch.objects.get(pk=report.batch.pk)
+        assert (batch.status, batch.processed_rows, batch.duplicate_count) == ("done", 60, 30)
+        first = Lead.objects.get(email="across3@chunk.test", status="normalized")
+        assert Lead.objects.get(email="across3@chunk.test", status="duplicate").duplicate_of_id == first.pk
+
+
+def test_a_chunk_that_fails_marks_the_import_failed_and_keeps_earlier_chunks(tenant_a, monkeypatch):
+    from leads.services import csv_import
+
+    calls = []
+
+    def store_rows(prepared, **kwargs):
+        calls.append(prepared.first_index)
+        if len(calls) == 3:
+            raise RuntimeError("disk full")
+        return real_store_rows(prepared, **kwargs)
+
+    real_store_rows = csv_import.store_rows
+    monkeypatch.setattr(csv_import, "store_rows", store_rows)
+    lines = ["email"] + [f"fail{i}@chunk.test" for i in range(50)]
+    with schema_context("tenant_a"):
+        with pytest.raises(RuntimeError, match="disk full"):
+            csv_import.import_csv(binary=io.BytesIO("\n".join(lines).encode()), source="failing", actor="test",
+                                  chunk_rows=10)
+        batch = ImportBatch.objects.filter(source="failing").latest("id")
+        assert (batch.status, batch.processed_rows, batch.created_count) == ("failed", 20, 20)
+        assert "disk full" in batch.error_message
+        assert Lead.objects.filter(source="failing").count() == 20
+
+
+def test_an_import_leaves_no_cyclic_garbage_per_row(tenant_a):
+    """The import runs with the cyclic garbage collector paused: it must free every
+    row by reference counting, or memory would grow with the file."""
+    import gc
+
+    from leads.services.csv_import import import_csv
+
+    def garbage_after(rows: int, tag: str) -> int:
+        content = "email,company\n" + "".join(f"gc{tag}{i}@cycles.test,Cycles {i}\n" for i in range(rows))
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            import_csv(binary=io.BytesIO(content.encode()), source=f"gc-{tag}", actor="test", chunk_rows=50)
+            gc.collect()
+            return len(gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+
+    with schema_context("tenant_a"):
+        garbage_after(20, "warm")  # first use builds module-level state
+        assert garbage_after(400, "large") <= garbage_after(100, "small")
+        assert gc.isenabled()

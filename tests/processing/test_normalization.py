@@ -387,6 +387,68 @@ def test_phone_validity_and_region_agree_with_phonenumbers(value):
     assert result.region == (phonenumbers.region_code_for_number(number) if result.valid else "")
 
 
+def test_phone_type_and_region_agree_with_phonenumbers_for_every_region():
+    """The folded type check gives phonenumbers' own number_type and region for each
+    region's example numbers and for numbers a few digits off them (valid or not)."""
+    import random
+
+    from phonenumbers import PhoneMetadata
+    from phonenumbers.phonenumberutil import _number_type_helper
+
+    from processing.normalization.phones import _type_and_region
+
+    rng = random.Random(7)
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            numbers.append(example)
+            for _ in range(5):
+                digits = list(str(example.national_number))
+                digits[rng.randrange(len(digits))] = str(rng.randint(0, 9))
+                if rng.random() < 0.3:
+                    digits.append(str(rng.randint(0, 9)))
+                numbers.append(phonenumbers.PhoneNumber(country_code=example.country_code,
+                                                        national_number=int("".join(digits))))
+    for number in numbers:
+        region = phonenumbers.region_code_for_number(number)
+        metadata = PhoneMetadata.metadata_for_region_or_calling_code(number.country_code, region)
+        kind = _number_type_helper(phonenumbers.national_significant_number(number), metadata) \
+            if metadata is not None else phonenumbers.PhoneNumberType.UNKNOWN
+        expected = (kind, region if kind != phonenumbers.PhoneNumberType.UNKNOWN and region not in (None, "001") else "")
+        assert _type_and_region(number) == expected, number
+
+
+def test_international_fast_path_parses_exactly_like_phonenumbers():
+    """"+<digits>" text skips parse()'s first steps: the same PhoneNumber (or a fall
+    back to parse() for what it would refuse), for every country code."""
+    import random
+
+    from processing.normalization.phones import parse_international
+
+    rng = random.Random(3)
+    texts = ["+44 20 7946 0958", "+1-415-555-2671", "+49 030 1234567", "+39 06 1234 5678", "+54 9 11 1234 5678",
+             "+7 8 495 1234567", "+440 20", "+1", "+123", "+44--20", "+44 (0)20 7946 0958"]
+    for code in [*sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE), 99, 999]:
+        for _ in range(30):
+            digits = str(code) + rng.choice(["", "0", "00"]) + "".join(
+                str(rng.randint(0, 9)) for _ in range(rng.randint(0, 15)))
+            texts.append("+" + "".join((rng.choice(" -") if i and rng.random() < 0.25 else "") + d
+                                       for i, d in enumerate(digits)))
+    fast = 0
+    for text in texts:
+        number = parse_international(text)
+        if number is None:
+            continue
+        fast += 1
+        expected = phonenumbers.parse(text, "US")
+        assert (number, number.italian_leading_zero, number.number_of_leading_zeros) == \
+            (expected, expected.italian_leading_zero, expected.number_of_leading_zeros), text
+    assert fast > len(texts) / 2
+
+
 # --------------------------------------------------------------------------- company and web
 
 @pytest.mark.parametrize(
