@@ -232,6 +232,9 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_filter = ("action", "object_type", ("created_at", admin.DateFieldListFilter))
     search_fields = ("actor", "object_id", "note")
     date_hierarchy = "created_at"
+    # Newest first, read backwards along the primary key: ids grow with time, and
+    # created_at only has a BRIN index (see AuditEvent).
+    ordering = ("-id",)
     readonly_fields = [f.name for f in AuditEvent._meta.fields]
 
     def has_add_permission(self, request, *args):
