@@ -78,6 +78,11 @@ PUBLIC_SCHEMA_URLCONF = "leadhub.urls_public"
 ROOT_URLCONF = "leadhub.urls_tenants"
 DEFAULT_NOT_FOUND_TENANT_VIEW = "leadhub.views.unknown_host"
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
+# SET search_path once per connection and tenant switch, not before every cursor
+# (a chunk of ingestion or processing opens a dozen). django-tenants forgets the
+# setting on set_tenant, rollback, savepoint rollback and close, so it is re-sent
+# whenever PostgreSQL may have dropped it.
+TENANT_LIMIT_SET_CALLS = True
 # The public tenant's host names, created by add_tenant/bootstrap_demo when missing.
 PUBLIC_DOMAINS = envlist("PUBLIC_DOMAINS", "localhost,127.0.0.1")
 
