@@ -8,13 +8,15 @@ keeps the statement constant-size and the client work to one ``orjson.dumps``
 (measured in README, Performance). Audit events, which are only inserted, go
 through ``COPY`` (``copy_insert``): no JSON document to build or parse.
 """
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 import orjson
 from django.db import connection
-from django.db.models import BooleanField, Model
+from django.db.models import BooleanField, JSONField, Model
+from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
 
 
@@ -40,6 +42,51 @@ def filter_ids(queryset, ids: Sequence[int]):
     meta = queryset.model._meta
     return queryset.filter(RawSQL(f'"{meta.db_table}"."{meta.pk.column}" = ANY(%s)', (list(ids),),
                                   output_field=BooleanField()))
+
+
+def _json(text):
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what orjson refuses (integers beyond 64 bits), json reads
+        return json.loads(text)
+
+
+def load_instances(model: type[Model], ids: Sequence[int], *, skip: Sequence[str] = (), where: str = "",
+                   params: Sequence = ()) -> list[Model]:
+    """The objects with these primary keys (and matching the SQL condition
+    ``where``), lowest pk first, without the fields named in ``skip``: those are
+    deferred, as with ``QuerySet.defer()``, so reading one still works (one query).
+
+    What ``QuerySet`` does, minus its per-object cost: one array parameter for the
+    ids, objects built without ``Model.__init__`` (setattr and signals per field,
+    about half the load time of a chunk of leads; nothing listens to them here), and
+    JSON columns decoded by orjson. Only for models whose fields need no converter
+    besides JSONField's.
+    """
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if f.name not in skip]
+    json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
+    attnames = [f.attname for f in fields]
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    sql = (f'SELECT {columns} FROM "{meta.db_table}" WHERE "{meta.pk.column}" = ANY(%s) {where} '
+           f'ORDER BY "{meta.pk.column}"')
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(ids), *params])
+        rows = cursor.fetchall()
+    objs = []
+    db = connection.alias
+    for row in rows:
+        values = list(row)
+        for i in json_positions:
+            values[i] = _json(values[i])
+        obj = model.__new__(model)
+        state = obj._state = ModelState()
+        state.adding, state.db = False, db
+        obj.__dict__.update(zip(attnames, values))
+        objs.append(obj)
+    return objs
 
 
 def bulk_update_values(model: type[Model], objs: Sequence[Model], fields: Sequence[str]) -> int:

@@ -560,6 +560,18 @@ def _restore(snapshot: dict) -> dict:
             for name, value in snapshot.items() if name in fields}
 
 
+def _load_deferred(leads: Sequence[Lead]) -> None:
+    """Read the fields some leads were loaded without (the pipeline leaves a few
+    out), in one query: a snapshot holds every column."""
+    missing = sorted(set().union(*(lead.get_deferred_fields() for lead in leads)))
+    if not missing:
+        return
+    rows = {row["id"]: row for row in Lead.objects.filter(pk__in=[l.pk for l in leads]).values("id", *missing)}
+    for lead in leads:
+        for attname in lead.get_deferred_fields():
+            setattr(lead, attname, rows[lead.pk][attname])
+
+
 def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
     filled, conflicts = {}, {}
     for field in SURVIVORSHIP_FIELDS:
@@ -593,6 +605,7 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
     events = []
     survivors: dict[int, Lead] = {}
     _load_histories({s.pk: s for _, s in pairs}.values())
+    _load_deferred([d for d, _ in pairs])
     for duplicate, survivor in pairs:
         survivor = survivors.setdefault(survivor.pk, survivor)
         entry = _plan_merge(duplicate, survivor, actor=actor, now=now)

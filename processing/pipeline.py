@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import EventRow, bulk_update_values, copy_insert, filter_ids
+from processing.bulk import EventRow, bulk_update_values, copy_insert, load_instances
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
@@ -61,7 +61,15 @@ WRITTEN_FIELDS = [
 ]
 _TRACKED_FIELDS = [name for name in WRITTEN_FIELDS if name != "updated_at"]
 _WRITTEN_ATTNAMES = [Lead._meta.get_field(name).attname for name in _TRACKED_FIELDS]
+# Positions of the contact, key and merge columns among them.
+_CONTACT_COLUMNS = {i for i, name in enumerate(_TRACKED_FIELDS) if name in (*SURVIVORSHIP_FIELDS, "normalized",
+                                                                              "merge_history")}
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
+# What no stage reads: the row as received and the claim, review and export
+# bookkeeping. Left out of the chunk load (raw and custom_fields are a third of
+# a lead's bytes); they stay deferred, so reading one still works.
+UNREAD_FIELDS = ("raw", "custom_fields", "batch", "claimed_by", "claimed_until", "reviewed_by", "reviewed_at",
+                 "review_note", "exported_at", "export_destination", "created_at")
 
 
 def write_events(events: list[EventRow], *, now) -> None:
@@ -208,7 +216,8 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
     with transaction.atomic():
         with _timed("load"):
-            leads = list(filter_ids(Lead.objects.filter(status__in=PROCESSABLE_STATUSES), ids).order_by("pk"))
+            leads = load_instances(Lead, ids, skip=UNREAD_FIELDS, where="AND status = ANY(%s)",
+                                   params=[PROCESSABLE_STATUSES])
         if not leads:
             return Counter()
         run = _Run(leads, actor)
@@ -217,7 +226,7 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
         # ~25 contact and key columns costs more than the rest of the update.
         # Stages assign new values (never mutate a loaded dict or list in place),
         # so identity or equality tells what changed.
-        loaded = [[getattr(lead, name) for name in _WRITTEN_ATTNAMES] for lead in leads]
+        loaded = [[lead.__dict__[name] for name in _WRITTEN_ATTNAMES] for lead in leads]
 
         todo = run.at(leads, NORMALIZE)
         if todo:
@@ -266,32 +275,37 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
             # keys could clash with a survivor's): only its error is written. One that
             # failed later keeps the stages it passed, so a retry starts where it failed.
             early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
+            changed = _changed_columns(leads, loaded)
             # Leads merged away first: the unique email index allows one survivor.
+            # The rest in two statements, so the common update stays narrow (status,
+            # verification, score): leads whose contact data changed (normalized
+            # now, or filled by a merge), then the others.
             duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
             rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in early]
-            fields = _changed_fields(leads, loaded, skip=early)
-            bulk_update_values(Lead, duplicates, fields)
-            bulk_update_values(Lead, rest, fields)
+            reshaped = [l for l in rest if changed[l.pk] & _CONTACT_COLUMNS]
+            plain = [l for l in rest if not changed[l.pk] & _CONTACT_COLUMNS]
+            for group in (duplicates, reshaped, plain):
+                bulk_update_values(Lead, group, _fields(group, changed))
             bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
             write_events(run.events, now=run.now)
     return Counter(lead.status for lead in leads)
 
 
-def _changed_fields(leads: list[Lead], loaded: list[list], *, skip: set[int]) -> list[str]:
-    """The WRITTEN_FIELDS that differ from ``loaded`` on at least one lead (not in
-    ``skip``); ``updated_at`` always. One column list for the chunk keeps it one
-    statement."""
-    changed = set()
+def _changed_columns(leads: list[Lead], loaded: list[list]) -> dict[int, set[int]]:
+    """Per lead, the positions in WRITTEN_FIELDS of the values that differ from ``loaded``."""
+    changed = {}
     for lead, before in zip(leads, loaded):
-        if lead.pk in skip:
-            continue
-        for i, name in enumerate(_WRITTEN_ATTNAMES):
-            if i in changed:
-                continue
-            old, new = before[i], getattr(lead, name)
-            if old is not new and old != new:
-                changed.add(i)
-    return [_TRACKED_FIELDS[i] for i in sorted(changed)] + ["updated_at"]
+        values = lead.__dict__
+        changed[lead.pk] = {i for i, (name, old) in enumerate(zip(_WRITTEN_ATTNAMES, before))
+                            if (new := values[name]) is not old and new != old}
+    return changed
+
+
+def _fields(leads: list[Lead], changed: dict[int, set[int]]) -> list[str]:
+    """The WRITTEN_FIELDS some of ``leads`` changed, and ``updated_at``: one column
+    list for the group keeps it one statement."""
+    columns = set().union(*(changed[lead.pk] for lead in leads)) if leads else set()
+    return [_TRACKED_FIELDS[i] for i in sorted(columns)] + ["updated_at"]
 
 
 def rescore_leads(lead_ids: Sequence[int], *, tenant_settings: TenantSettings | None = None) -> int:
