@@ -35,7 +35,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS, SURVIVING_STATUSES
-from processing.bulk import filter_ids
+from processing.bulk import bound_cursor, filter_ids
 from processing.timing import timed
 
 # Fields the survivor may take over from a duplicate when its own are empty:
@@ -75,8 +75,9 @@ def lock_keys(keys: Iterable[str]) -> None:
     buckets = sorted({_bucket(schema, k) for k in keys})
     if not buckets:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [buckets])
+    with bound_cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [buckets],
+                       prepare=False)
 
 
 def lead_lock_keys(lead: Lead, *, fuzzy: bool = False) -> list[str]:
@@ -415,13 +416,13 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
             params.append(values)
     sql = "WITH own AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) " + " UNION ALL ".join(branches)
     matchable = set(MATCHABLE_STATUSES)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         if connection.in_atomic_block:
             # The estimate of thousands of probes crosses jit_above_cost, and
             # compiling the plan takes longer than running it (the chunk's other
             # statements are far below that cost anyway).
             cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params])
+        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params], prepare=False)
         found = {row[0]: row for row in cursor.fetchall() if row[1] in matchable}
     rows = [found[pk] for pk in sorted(found)]
     return [Candidate(row) for row in rows]
