@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -370,16 +370,18 @@ def _named(lead, field: str) -> str:
     return f"{getattr(lead, field)}|{(lead.name_key or '')[:1]}"
 
 
-def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
+def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
-    costs more to build than to run)."""
-    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "email_key": set(), "linkedin_key": set()}
+    costs more to build than to run). ``unique_emails``: ids of leads whose email
+    key is not looked up (see ``find_duplicates``)."""
+    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "linkedin_key": set()}
     for lead in leads:
         for field in keys:
             value = getattr(lead, field)
             if value:
                 keys[field].add(value)
+    keys["email_key"] = {l.email_key for l in leads if l.email_key and l.pk not in unique_emails}
     # A last name alone is a weak, huge block ("smith"): look it up only for leads
     # with nothing better to block on (no company, domain or phone).
     keys["name_key"] = {l.name_key for l in leads if l.name_key and not (l.company_key or l.domain or l.phone_key)}
@@ -500,14 +502,21 @@ def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at, *
                     best_review[lead_id] = (score, other)
 
 
-def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> DedupeOutcome:
+def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings,
+                    unique_emails: Collection[int] = ()) -> DedupeOutcome:
     """Decide, for saved and normalized leads, which are duplicates (of a lead in
     the database or of one another) and which only look like one. Reads one
     candidate query; writes nothing. Call ``lock_keys`` first when other writers
-    may run at the same time (``dedupe_leads`` does)."""
+    may run at the same time (``dedupe_leads`` does).
+
+    ``unique_emails``: ids of leads whose email key is stored as it is and whose
+    stored status is a surviving one. The unique index
+    lead_surviving_email_key_uniq then vouches that no other surviving lead, so no
+    candidate, has that key, and it is not looked up (a probe per lead for
+    nothing)."""
     chunk_ids = {lead.id for lead in leads}
     with timed("dedupe_candidates"):
-        outside = _candidates(leads)
+        outside = _candidates(leads, unique_emails=unique_emails)
     everyone = {lead.id: lead for lead in outside}
     everyone.update({lead.id: lead for lead in leads})
     match_at, review_at = settings.fuzzy_match_threshold, settings.fuzzy_review_threshold
@@ -688,8 +697,9 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
     with timed("dedupe_locks"):
         lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
     # Another worker may have merged some of these while we waited for the locks.
-    current = {pk: (status, history) for pk, status, history in
-               filter_ids(Lead.objects.all(), [l.pk for l in leads]).values_list("pk", "status", "merge_history")}
+    current = {pk: (status, history, email_key) for pk, status, history, email_key in
+               filter_ids(Lead.objects.all(), [l.pk for l in leads]).values_list("pk", "status", "merge_history",
+                                                                                 "email_key")}
     live = [l for l in leads if current.get(l.pk, ("",))[0] != LeadStatus.DUPLICATE]
     gone = [l for l in leads if current.get(l.pk, ("",))[0] == LeadStatus.DUPLICATE]
     for lead in live:
@@ -698,8 +708,11 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
             lead.refresh_from_db(fields=["merge_history", *[f for f in SURVIVORSHIP_FIELDS if not getattr(lead, f)]])
     for lead in gone:
         lead.status = LeadStatus.DUPLICATE
+    surviving = set(SURVIVING_STATUSES)
+    unique_emails = {l.pk for l in live if l.pk in current and current[l.pk][0] in surviving
+                     and current[l.pk][2] == l.email_key}
     with timed("dedupe_find"):
-        outcome = find_duplicates(live, settings=settings)
+        outcome = find_duplicates(live, settings=settings, unique_emails=unique_emails)
     for lead, other in outcome.flagged:
         lead.possible_duplicate_of_id = other.pk
     outcome.merged = _materialize(outcome.merged)
