@@ -53,8 +53,14 @@ def _payload(objs: Sequence, fields) -> str:
 def filter_ids(queryset, ids: Sequence[int]):
     """``queryset.filter(pk__in=ids)`` with the ids as one array parameter: a
     thousand placeholders cost more to build and parse than the query takes."""
+    return filter_keys(queryset, queryset.model._meta.pk.name, ids)
+
+
+def filter_keys(queryset, field: str, values: Sequence):
+    """``queryset.filter(<field>__in=values)`` with the values as one array parameter."""
     meta = queryset.model._meta
-    return queryset.filter(RawSQL(f'"{meta.db_table}"."{meta.pk.column}" = ANY(%s)', (list(ids),),
+    column = meta.get_field(field).column
+    return queryset.filter(RawSQL(f'"{meta.db_table}"."{column}" = ANY(%s)', (list(values),),
                                   output_field=BooleanField()))
 
 

@@ -68,11 +68,12 @@ _written_values = itemgetter(*_WRITTEN_ATTNAMES)
 _CONTACT_COLUMNS = {i for i, name in enumerate(_TRACKED_FIELDS) if name in (*SURVIVORSHIP_FIELDS, "normalized",
                                                                               "merge_history")}
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
-# What no stage reads: the row as received and the claim, review and export
-# bookkeeping. Left out of the chunk load (raw and custom_fields are a third of
-# a lead's bytes); they stay deferred, so reading one still works.
+# What no stage reads: the row as received, the claim, review and export
+# bookkeeping, and updated_at (set at the write). Left out of the chunk load (raw
+# and custom_fields are a third of a lead's bytes); they stay deferred, so
+# reading one still works.
 UNREAD_FIELDS = ("raw", "custom_fields", "batch", "claimed_by", "claimed_until", "reviewed_by", "reviewed_at",
-                 "review_note", "exported_at", "export_destination", "created_at")
+                 "review_note", "exported_at", "export_destination", "created_at", "updated_at")
 
 
 def transition_row(lead_id: int, from_status: str, to_status: str, *, actor: str, note: str, at) -> tuple:

@@ -3,6 +3,7 @@
 Checks syntax, disposable domains, role accounts, free mail, typos of popular
 mail domains, and (only when VERIFY_MX=true) the domain's MX records.
 """
+from collections.abc import Collection
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -98,6 +99,7 @@ class _Domain(NamedTuple):
     suggestion: str
 
 
+@lru_cache(maxsize=32768)
 def _facts(name: str) -> _Domain:
     return _Domain(name, name in FREE_MAIL_DOMAINS, name in DISPOSABLE_DOMAINS, suggest_domain(name))
 
@@ -114,15 +116,19 @@ def _plain_domain(domain: str) -> _Domain | None:
     return _facts(name) if name == parsed.ascii_domain.lower() == domain.lower() else None
 
 
-def _parse(email: str) -> tuple[str, _Domain] | None:
+def _parse(email: str, *, domain_valid: bool = False) -> tuple[str, _Domain] | None:
     """(local part, domain facts) of the everyday address, or None to let the full
     parser decide. An ASCII address whose local part is a dot-atom is valid exactly
     when its domain is and it is not too long (email-validator's own pattern and
-    limits); the domain check, the costly part, is done once per domain."""
+    limits); the domain check, the costly part, is done once per domain, or not at
+    all when the caller knows it passed (``domain_valid``)."""
     local, at, domain = email.rpartition("@")
     if not at or not email.isascii() or len(email) > EMAIL_MAX_LENGTH or not DOT_ATOM_TEXT.match(local):
         return None
-    facts = _plain_domain(domain)
+    if domain_valid and "xn--" not in domain:
+        facts = _facts(domain.lower())  # plain ASCII: what email-validator returns is the domain itself
+    else:
+        facts = _plain_domain(domain)
     if facts is None:
         return None
     if local.lower() in CASE_INSENSITIVE_MAILBOX_NAMES:
@@ -130,11 +136,12 @@ def _parse(email: str) -> tuple[str, _Domain] | None:
     return local, facts
 
 
-def check_email(email: str, *, check_mx: bool = False) -> Verdict:
+def check_email(email: str, *, check_mx: bool = False, domain_valid: bool = False) -> Verdict:
     """The offline verdict. Hopeless addresses get a final status; the rest get
     ``unverified`` (nothing wrong found, mailbox not checked) so the next
-    provider in the waterfall is asked."""
-    parsed = _parse(email)
+    provider in the waterfall is asked. ``domain_valid``: email-validator already
+    accepted the domain (at normalization), so it is not checked again."""
+    parsed = _parse(email, domain_valid=domain_valid)
     if parsed is None:
         try:
             full = validate_email(email, check_deliverability=False)
@@ -165,6 +172,9 @@ class OfflineVerifier(Provider):
     kind = "verification"
     paid = False
 
-    def verify(self, emails: list[str]) -> Outcome:
+    def verify(self, emails: list[str], *, valid_domains: Collection[str] = frozenset()) -> Outcome:
+        """``valid_domains``: domains email-validator already accepted (see check_email)."""
         check_mx = settings.VERIFY_MX
-        return Outcome(results={email: check_email(email, check_mx=check_mx) for email in emails})
+        return Outcome(results={
+            email: check_email(email, check_mx=check_mx, domain_valid=email.rpartition("@")[2] in valid_domains)
+            for email in emails})
