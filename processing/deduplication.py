@@ -367,10 +367,6 @@ class Candidate:
 _NAMED_BLOCKS = ("company_key", "domain")
 
 
-def _named(lead, field: str) -> str:
-    return f"{getattr(lead, field)}|{(lead.name_key or '')[:1]}"
-
-
 def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
@@ -448,21 +444,24 @@ def _load_histories(survivors: Iterable) -> None:
             survivor.merge_history = histories.get(survivor.pk) or []
 
 
-def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
-    blocks: dict[str, list[Lead]] = defaultdict(list)
+def _blocks(leads: Iterable[Lead]) -> dict[tuple, list[Lead]]:
+    """Leads by blocking key: (kind, value), and for company and domain the
+    initial of the last name too (see _candidates)."""
+    blocks: dict[tuple, list[Lead]] = defaultdict(list)
     for lead in leads:
+        name_key = lead.name_key or ""
         if lead.email_key:
-            blocks[f"e:{lead.email_key}"].append(lead)
+            blocks["e", lead.email_key].append(lead)
         if lead.linkedin_key:
-            blocks[f"l:{lead.linkedin_key}"].append(lead)
+            blocks["l", lead.linkedin_key].append(lead)
         if lead.phone_key:
-            blocks[f"p:{lead.phone_key}"].append(lead)
-        if lead.name_key:
-            blocks[f"n:{lead.name_key}"].append(lead)
+            blocks["p", lead.phone_key].append(lead)
+        if name_key:
+            blocks["n", name_key].append(lead)
         if lead.company_key:
-            blocks[f"c:{_named(lead, 'company_key')}"].append(lead)
+            blocks["c", lead.company_key, name_key[:1]].append(lead)
         if lead.domain:
-            blocks[f"d:{_named(lead, 'domain')}"].append(lead)
+            blocks["d", lead.domain, name_key[:1]].append(lead)
     return blocks
 
 
@@ -529,7 +528,7 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings,
         if len(block) < 2 or not any(l.id in chunk_ids for l in block):
             continue
         for sub in _split(block):
-            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key.startswith("n:"))
+            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key[0] == "n")
 
     members: dict[int, list[int]] = defaultdict(list)
     for lead_id in list(groups.parent):
