@@ -357,10 +357,12 @@ class Candidate:
     __slots__ = (*_CANDIDATE_COLUMNS, "pk", "normalized", "merge_history")
 
     def __init__(self, row: tuple):
-        for name, value in zip(_CANDIDATE_COLUMNS, row):
-            setattr(self, name, value)
+        # The row: _CANDIDATE_COLUMNS, then the two flags (see _candidates).
+        (self.id, self.status, self.source, self.external_id, self.email_key, self.linkedin_key, self.phone_key,
+         self.company_key, self.company, self.domain, self.name_key, self.first_name, self.last_name, self.street,
+         self.postal_code, is_free, is_role) = row
         self.pk = self.id
-        self.normalized = {"is_free": row[-2], "is_role": row[-1]}
+        self.normalized = {"is_free": is_free, "is_role": is_role}
         self.merge_history = None
 
 

@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count
 from django_tenants.utils import schema_context
 
+from processing.timing import STAGE_CPU_SECONDS
 from tests.bench.support import bench_tenant, peak_rss_mb, print_table
 
 
@@ -45,6 +46,7 @@ def run(n: int) -> dict:
     rows = gen.rows(n)
     rss = []
     pipeline.STAGE_SECONDS.clear()
+    STAGE_CPU_SECONDS.clear()
     with bench_tenant("bench_pipeline"), schema_context("bench_pipeline"):
         s = TenantSettings.current()
         s.enable_enrichment, s.enable_verification = False, True
@@ -95,6 +97,7 @@ def run(n: int) -> dict:
         process_cpu = [b - a for a, b in zip(cpu_ingested, cpu_done)]
         counts = dict(Lead.objects.order_by().values_list("status").annotate(n=Count("id")))
     stages = dict(pipeline.STAGE_SECONDS)
+    stages_cpu = dict(STAGE_CPU_SECONDS)
     per_s = lambda secs: round(n / secs) if secs else 0  # noqa: E731
     figures = {
         "pipeline_leads_per_s": per_s(total_s),
@@ -111,7 +114,7 @@ def run(n: int) -> dict:
         "rss_growth_mb": round(rss[-1] - rss[0], 1) if len(rss) > 1 else 0.0,
     }
     rows_out = [(k, v) for k, v in figures.items()]
-    rows_out += [(f"seconds in {k}", f"{v:.1f}") for k, v in sorted(stages.items())]
+    rows_out += [(f"seconds in {k} (app CPU)", f"{v:.1f} ({stages_cpu.get(k, 0):.1f})") for k, v in sorted(stages.items())]
     rows_out += [("leads", n), ("seconds total", f"{total_s:.1f}"), ("CPU seconds (app + db backend)", f"{cpu_s:.1f}"),
                  ("CPU seconds ingesting (app, db)", "{:.1f}, {:.1f}".format(*ingest_cpu)),
                  ("CPU seconds processing (app, db)", "{:.1f}, {:.1f}".format(*process_cpu)), ("ingest outcomes", str(dict(outcomes))), ("statuses", str(counts)),
