@@ -20,6 +20,8 @@ decided, exported, duplicates, archived) are left alone, so running again change
 nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
 that raises for one lead sends that lead to ``error`` and the others go on.
 """
+import contextlib
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress
@@ -126,8 +128,27 @@ def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[s
     counts: Counter = Counter()
     size = django_settings.BATCH_SIZE
     for start in range(0, len(ids), size):
-        counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
+        with _collector_paused():
+            counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
     return dict(counts)
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector for one chunk. A chunk allocates
+    tens of thousands of objects (leads, candidates, blocks, score breakdowns)
+    that live until its end, so the collector would run hundreds of times per
+    chunk, each time walking the process's long-lived objects (the memo caches of
+    normalization and matching: 40 % of the pipeline's CPU time in the benchmark)
+    and freeing nothing. Reference counting still frees everything as usual; what
+    is cyclic waits for the collector's next run, right after the chunk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class _Run:
