@@ -90,7 +90,7 @@ def load_instances(model: type[Model], ids: Sequence[int], *, skip: Sequence[str
     json_positions = [i for i, f in enumerate(fields) if isinstance(f, JSONField)]
     attnames = [f.attname for f in fields]
     columns = ", ".join(f'"{f.column}"' for f in fields)
-    sql = (f'SELECT {columns} FROM "{meta.db_table}" WHERE "{meta.pk.column}" = ANY(%s) {where} '
+    sql = (f'SELECT {columns} FROM "{meta.db_table}" WHERE "{meta.pk.column}" = ANY(%b) {where} '
            f'ORDER BY "{meta.pk.column}"')
     with bound_cursor() as cursor:
         cursor.execute(sql, [list(ids), *params], prepare=False)

@@ -77,7 +77,7 @@ def lock_keys(keys: Iterable[str]) -> None:
     if not buckets:
         return
     with bound_cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [buckets],
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS k", [buckets],
                        prepare=False)
 
 
@@ -401,7 +401,7 @@ def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -
     # plain join): a nested loop of index probes, one per value. Given a plain
     # join, the planner expects a block per value as large as the column's
     # average and prefers hashing a scan of the whole table.
-    select = (f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+    select = (f"SELECT l.* FROM unnest(%b::text[]) AS k(v) CROSS JOIN LATERAL "
               f"(SELECT {columns}, coalesce((l.normalized->>'is_free')::boolean, false), "
               f"coalesce((l.normalized->>'is_role')::boolean, false) FROM \"{Lead._meta.db_table}\" AS l ")
     branches, params = [], []
@@ -409,13 +409,13 @@ def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -
         where = f'WHERE l."{field}" = k.v AND l."{field}" <> \'\' AND l.id NOT IN (SELECT id FROM own)'
         if field in _NAMED_BLOCKS:
             pairs = sorted({(getattr(l, field), (l.name_key or "")[:1]) for l in leads if getattr(l, field)})
-            branches.append(select.replace("unnest(%s::text[]) AS k(v)", "unnest(%s::text[], %s::text[]) AS k(v, i)")
+            branches.append(select.replace("unnest(%b::text[]) AS k(v)", "unnest(%b::text[], %b::text[]) AS k(v, i)")
                             + where + ' AND left(l."name_key", 1) = k.i OFFSET 0) AS l')
             params += [[v for v, _ in pairs], [i for _, i in pairs]]
         else:
             branches.append(select + where + " OFFSET 0) AS l")
             params.append(values)
-    sql = "WITH own AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) " + " UNION ALL ".join(branches)
+    sql = "WITH own AS MATERIALIZED (SELECT unnest(%b::bigint[]) AS id) " + " UNION ALL ".join(branches)
     matchable = set(MATCHABLE_STATUSES)
     with bound_cursor() as cursor:
         if connection.in_atomic_block:
@@ -702,7 +702,7 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
     # (Almost every history is empty: sent as NULL, only the others are decoded.)
     with bound_cursor() as cursor:
         cursor.execute(f"SELECT id, status, email_key, NULLIF(merge_history, '[]'::jsonb)::text "
-                       f'FROM "{Lead._meta.db_table}" WHERE id = ANY(%s)', [[l.pk for l in leads]], prepare=False)
+                       f'FROM "{Lead._meta.db_table}" WHERE id = ANY(%b)', [[l.pk for l in leads]], prepare=False)
         current = {pk: (status, orjson.loads(history) if history else [], email_key)
                    for pk, status, email_key, history in cursor.fetchall()}
     live = [l for l in leads if current.get(l.pk, ("",))[0] != LeadStatus.DUPLICATE]
