@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 from nicknames import NickNamer
@@ -35,7 +36,7 @@ from rapidfuzz.distance import JaroWinkler
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS, SURVIVING_STATUSES
-from processing.bulk import filter_ids
+from processing.bulk import bound_cursor
 from processing.timing import timed
 
 # Fields the survivor may take over from a duplicate when its own are empty:
@@ -75,8 +76,9 @@ def lock_keys(keys: Iterable[str]) -> None:
     buckets = sorted({_bucket(schema, k) for k in keys})
     if not buckets:
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k", [buckets])
+    with bound_cursor() as cursor:
+        cursor.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS k", [buckets],
+                       prepare=False)
 
 
 def lead_lock_keys(lead: Lead, *, fuzzy: bool = False) -> list[str]:
@@ -367,30 +369,30 @@ class Candidate:
     __slots__ = (*_CANDIDATE_COLUMNS, "pk", "normalized", "merge_history")
 
     def __init__(self, row: tuple):
-        for name, value in zip(_CANDIDATE_COLUMNS, row):
-            setattr(self, name, value)
+        # The row: _CANDIDATE_COLUMNS, then the two flags (see _candidates).
+        (self.id, self.status, self.source, self.external_id, self.email_key, self.linkedin_key, self.phone_key,
+         self.company_key, self.company, self.domain, self.name_key, self.first_name, self.last_name, self.street,
+         self.postal_code, is_free, is_role) = row
         self.pk = self.id
-        self.normalized = {"is_free": row[-2], "is_role": row[-1]}
+        self.normalized = {"is_free": is_free, "is_role": is_role}
         self.merge_history = None
 
 
 _NAMED_BLOCKS = ("company_key", "domain")
 
 
-def _named(lead, field: str) -> str:
-    return f"{getattr(lead, field)}|{(lead.name_key or '')[:1]}"
-
-
-def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
+def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -> list[Candidate]:
     """Saved, matchable leads sharing a blocking key with any of ``leads``: one
     query, one array parameter per key (an IN list of thousands of parameters
-    costs more to build than to run)."""
-    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "email_key": set(), "linkedin_key": set()}
+    costs more to build than to run). ``unique_emails``: ids of leads whose email
+    key is not looked up (see ``find_duplicates``)."""
+    keys = {"company_key": set(), "domain": set(), "phone_key": set(), "linkedin_key": set()}
     for lead in leads:
         for field in keys:
             value = getattr(lead, field)
             if value:
                 keys[field].add(value)
+    keys["email_key"] = {l.email_key for l in leads if l.email_key and l.pk not in unique_emails}
     # A last name alone is a weak, huge block ("smith"): look it up only for leads
     # with nothing better to block on (no company, domain or phone).
     keys["name_key"] = {l.name_key for l in leads if l.name_key and not (l.company_key or l.domain or l.phone_key)}
@@ -411,7 +413,7 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
     # plain join): a nested loop of index probes, one per value. Given a plain
     # join, the planner expects a block per value as large as the column's
     # average and prefers hashing a scan of the whole table.
-    select = (f"SELECT l.* FROM unnest(%s::text[]) AS k(v) CROSS JOIN LATERAL "
+    select = (f"SELECT l.* FROM unnest(%b::text[]) AS k(v) CROSS JOIN LATERAL "
               f"(SELECT {columns}, coalesce((l.normalized->>'is_free')::boolean, false), "
               f"coalesce((l.normalized->>'is_role')::boolean, false) FROM \"{Lead._meta.db_table}\" AS l ")
     branches, params = [], []
@@ -419,21 +421,21 @@ def _candidates(leads: Sequence[Lead]) -> list[Candidate]:
         where = f'WHERE l."{field}" = k.v AND l."{field}" <> \'\' AND l.id NOT IN (SELECT id FROM own)'
         if field in _NAMED_BLOCKS:
             pairs = sorted({(getattr(l, field), (l.name_key or "")[:1]) for l in leads if getattr(l, field)})
-            branches.append(select.replace("unnest(%s::text[]) AS k(v)", "unnest(%s::text[], %s::text[]) AS k(v, i)")
+            branches.append(select.replace("unnest(%b::text[]) AS k(v)", "unnest(%b::text[], %b::text[]) AS k(v, i)")
                             + where + ' AND left(l."name_key", 1) = k.i OFFSET 0) AS l')
             params += [[v for v, _ in pairs], [i for _, i in pairs]]
         else:
             branches.append(select + where + " OFFSET 0) AS l")
             params.append(values)
-    sql = "WITH own AS MATERIALIZED (SELECT unnest(%s::bigint[]) AS id) " + " UNION ALL ".join(branches)
+    sql = "WITH own AS MATERIALIZED (SELECT unnest(%b::bigint[]) AS id) " + " UNION ALL ".join(branches)
     matchable = set(MATCHABLE_STATUSES)
-    with connection.cursor() as cursor:
+    with bound_cursor() as cursor:
         if connection.in_atomic_block:
             # The estimate of thousands of probes crosses jit_above_cost, and
             # compiling the plan takes longer than running it (the chunk's other
             # statements are far below that cost anyway).
             cursor.execute("SET LOCAL jit = off")
-        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params])
+        cursor.execute(sql, [[l.pk for l in leads if l.pk is not None], *params], prepare=False)
         found = {row[0]: row for row in cursor.fetchall() if row[1] in matchable}
     rows = [found[pk] for pk in sorted(found)]
     return [Candidate(row) for row in rows]
@@ -456,21 +458,24 @@ def _load_histories(survivors: Iterable) -> None:
             survivor.merge_history = histories.get(survivor.pk) or []
 
 
-def _blocks(leads: Iterable[Lead]) -> dict[str, list[Lead]]:
-    blocks: dict[str, list[Lead]] = defaultdict(list)
+def _blocks(leads: Iterable[Lead]) -> dict[tuple, list[Lead]]:
+    """Leads by blocking key: (kind, value), and for company and domain the
+    initial of the last name too (see _candidates)."""
+    blocks: dict[tuple, list[Lead]] = defaultdict(list)
     for lead in leads:
+        name_key = lead.name_key or ""
         if lead.email_key:
-            blocks[f"e:{lead.email_key}"].append(lead)
+            blocks["e", lead.email_key].append(lead)
         if lead.linkedin_key:
-            blocks[f"l:{lead.linkedin_key}"].append(lead)
+            blocks["l", lead.linkedin_key].append(lead)
         if lead.phone_key:
-            blocks[f"p:{lead.phone_key}"].append(lead)
-        if lead.name_key:
-            blocks[f"n:{lead.name_key}"].append(lead)
+            blocks["p", lead.phone_key].append(lead)
+        if name_key:
+            blocks["n", name_key].append(lead)
         if lead.company_key:
-            blocks[f"c:{_named(lead, 'company_key')}"].append(lead)
+            blocks["c", lead.company_key, name_key[:1]].append(lead)
         if lead.domain:
-            blocks[f"d:{_named(lead, 'domain')}"].append(lead)
+            blocks["d", lead.domain, name_key[:1]].append(lead)
     return blocks
 
 
@@ -511,14 +516,21 @@ def _compare(block, chunk_ids, seen, groups, best_review, match_at, review_at, *
                     best_review[lead_id] = (score, other)
 
 
-def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> DedupeOutcome:
+def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings,
+                    unique_emails: Collection[int] = ()) -> DedupeOutcome:
     """Decide, for saved and normalized leads, which are duplicates (of a lead in
     the database or of one another) and which only look like one. Reads one
     candidate query; writes nothing. Call ``lock_keys`` first when other writers
-    may run at the same time (``dedupe_leads`` does)."""
+    may run at the same time (``dedupe_leads`` does).
+
+    ``unique_emails``: ids of leads whose email key is stored as it is and whose
+    stored status is a surviving one. The unique index
+    lead_surviving_email_key_uniq then vouches that no other surviving lead, so no
+    candidate, has that key, and it is not looked up (a probe per lead for
+    nothing)."""
     chunk_ids = {lead.id for lead in leads}
     with timed("dedupe_candidates"):
-        outside = _candidates(leads)
+        outside = _candidates(leads, unique_emails=unique_emails)
     everyone = {lead.id: lead for lead in outside}
     everyone.update({lead.id: lead for lead in leads})
     match_at, review_at = settings.fuzzy_match_threshold, settings.fuzzy_review_threshold
@@ -530,7 +542,7 @@ def find_duplicates(leads: Sequence[Lead], *, settings: TenantSettings) -> Dedup
         if len(block) < 2 or not any(l.id in chunk_ids for l in block):
             continue
         for sub in _split(block):
-            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key.startswith("n:"))
+            _compare(sub, chunk_ids, seen, groups, best_review, match_at, review_at, by_name=key[0] == "n")
 
     members: dict[int, list[int]] = defaultdict(list)
     for lead_id in list(groups.parent):
@@ -572,6 +584,18 @@ def _restore(snapshot: dict) -> dict:
             for name, value in snapshot.items() if name in fields}
 
 
+def _load_deferred(leads: Sequence[Lead]) -> None:
+    """Read the fields some leads were loaded without (the pipeline leaves a few
+    out), in one query: a snapshot holds every column."""
+    missing = sorted(set().union(*(lead.get_deferred_fields() for lead in leads)))
+    if not missing:
+        return
+    rows = {row["id"]: row for row in Lead.objects.filter(pk__in=[l.pk for l in leads]).values("id", *missing)}
+    for lead in leads:
+        for attname in lead.get_deferred_fields():
+            setattr(lead, attname, rows[lead.pk][attname])
+
+
 def _plan_merge(duplicate: Lead, survivor: Lead, *, actor: str, now) -> dict:
     filled, conflicts = {}, {}
     for field in SURVIVORSHIP_FIELDS:
@@ -605,6 +629,7 @@ def merge_leads(pairs: Sequence[tuple[Lead, Lead]], *, actor: str, write: bool =
     events = []
     survivors: dict[int, Lead] = {}
     _load_histories({s.pk: s for _, s in pairs}.values())
+    _load_deferred([d for d, _ in pairs])
     for duplicate, survivor in pairs:
         survivor = survivors.setdefault(survivor.pk, survivor)
         entry = _plan_merge(duplicate, survivor, actor=actor, now=now)
@@ -686,8 +711,12 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
     with timed("dedupe_locks"):
         lock_keys(k for lead in leads for k in lead_lock_keys(lead, fuzzy=True))
     # Another worker may have merged some of these while we waited for the locks.
-    current = {pk: (status, history) for pk, status, history in
-               filter_ids(Lead.objects.all(), [l.pk for l in leads]).values_list("pk", "status", "merge_history")}
+    # (Almost every history is empty: sent as NULL, only the others are decoded.)
+    with bound_cursor() as cursor:
+        cursor.execute(f"SELECT id, status, email_key, NULLIF(merge_history, '[]'::jsonb)::text "
+                       f'FROM "{Lead._meta.db_table}" WHERE id = ANY(%b)', [[l.pk for l in leads]], prepare=False)
+        current = {pk: (status, orjson.loads(history) if history else [], email_key)
+                   for pk, status, email_key, history in cursor.fetchall()}
     live = [l for l in leads if current.get(l.pk, ("",))[0] != LeadStatus.DUPLICATE]
     gone = [l for l in leads if current.get(l.pk, ("",))[0] == LeadStatus.DUPLICATE]
     for lead in live:
@@ -696,8 +725,11 @@ def dedupe_leads(leads: Sequence[Lead], *, settings: TenantSettings, actor: str)
             lead.refresh_from_db(fields=["merge_history", *[f for f in SURVIVORSHIP_FIELDS if not getattr(lead, f)]])
     for lead in gone:
         lead.status = LeadStatus.DUPLICATE
+    surviving = set(SURVIVING_STATUSES)
+    unique_emails = {l.pk for l in live if l.pk in current and current[l.pk][0] in surviving
+                     and current[l.pk][2] == l.email_key}
     with timed("dedupe_find"):
-        outcome = find_duplicates(live, settings=settings)
+        outcome = find_duplicates(live, settings=settings, unique_emails=unique_emails)
     for lead, other in outcome.flagged:
         lead.possible_duplicate_of_id = other.pk
     outcome.merged = _materialize(outcome.merged)

@@ -20,8 +20,12 @@ decided, exported, duplicates, archived) are left alone, so running again change
 nothing. Each chunk of ``settings.BATCH_SIZE`` leads is one transaction; a stage
 that raises for one lead sends that lead to ``error`` and the others go on.
 """
+import contextlib
+import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from itertools import compress
+from operator import is_not, itemgetter
 
 from django.conf import settings as django_settings
 from django.db import transaction
@@ -29,7 +33,7 @@ from django.utils import timezone
 
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
-from processing.bulk import EventRow, bulk_update_values, copy_insert, filter_ids
+from processing.bulk import AUDIT_COLUMNS, EventRow, bulk_update_values, copy_rows, load_instances
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
@@ -61,14 +65,30 @@ WRITTEN_FIELDS = [
 ]
 _TRACKED_FIELDS = [name for name in WRITTEN_FIELDS if name != "updated_at"]
 _WRITTEN_ATTNAMES = [Lead._meta.get_field(name).attname for name in _TRACKED_FIELDS]
+_written_values = itemgetter(*_WRITTEN_ATTNAMES)
+# Positions of the contact, key and merge columns among them.
+_CONTACT_COLUMNS = {i for i, name in enumerate(_TRACKED_FIELDS) if name in (*SURVIVORSHIP_FIELDS, "normalized",
+                                                                              "merge_history")}
 ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "attempts", "updated_at"]
+# What no stage reads: the row as received, the claim, review and export
+# bookkeeping, and updated_at (set at the write). Left out of the chunk load (raw
+# and custom_fields are a third of a lead's bytes); they stay deferred, so
+# reading one still works.
+UNREAD_FIELDS = ("raw", "custom_fields", "batch", "claimed_by", "claimed_until", "reviewed_by", "reviewed_at",
+                 "review_note", "exported_at", "export_destination", "created_at", "updated_at")
 
 
-def write_events(events: list[EventRow], *, now) -> None:
-    """Insert audit events in one COPY (see processing.bulk)."""
+def transition_row(lead_id: int, from_status: str, to_status: str, *, actor: str, note: str, at) -> tuple:
+    """A ``status_changed`` audit event as a row of ``AUDIT_COLUMNS``."""
+    return (lead_id, "lead", str(lead_id), "status_changed", actor, None, from_status, to_status, "{}", note, at)
+
+
+def write_events(events: list[EventRow], *, now, rows: Sequence[tuple] = ()) -> None:
+    """Insert audit events, and audit rows already laid out as ``AUDIT_COLUMNS``,
+    in one COPY (see processing.bulk)."""
     for event in events:
         event.created_at = event.created_at or now
-    copy_insert(AuditEvent, events)
+    copy_rows(AuditEvent, AUDIT_COLUMNS, [*(event.row() for event in events), *rows])
 
 
 def _normalize(leads: Sequence[Lead], *, default_region: str) -> None:
@@ -113,60 +133,83 @@ def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[s
     counts: Counter = Counter()
     size = django_settings.BATCH_SIZE
     for start in range(0, len(ids), size):
-        counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
+        with _collector_paused():
+            counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
     return dict(counts)
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector for one chunk. A chunk allocates
+    tens of thousands of objects (leads, candidates, blocks, score breakdowns)
+    that live until its end, so the collector would run hundreds of times per
+    chunk, each time walking the process's long-lived objects (the memo caches of
+    normalization and matching: 40 % of the pipeline's CPU time in the benchmark)
+    and freeing nothing. Reference counting still frees everything as usual; what
+    is cyclic waits for the collector's next run, right after the chunk."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Run:
-    """One chunk's bookkeeping: where each lead is, which transitions happened."""
+    """One chunk's bookkeeping: where each lead is, which transitions happened.
+    (``lead.id`` rather than ``lead.pk`` in here: the property costs a call, and
+    these run several times per lead.)"""
 
     def __init__(self, leads: list[Lead], actor: str):
         self.now = timezone.now()
         self.actor = actor
-        self.before = {lead.pk: lead.status for lead in leads}
         self.stage: dict[int, str] = {}
         self.failed: dict[int, Lead] = {}
         self.deferred: dict[int, Lead] = {}
         self.events: list[EventRow] = []
+        # Status changes as audit rows ready for COPY (see write_events).
+        self.transitions: list[tuple] = []
         for lead in leads:
             if lead.status == LeadStatus.ERROR:
                 stage = lead.error_stage if lead.error_stage in STAGES else NORMALIZE
                 if stage == DEDUPE and not lead.normalized:
                     stage = NORMALIZE  # its normalization was not kept (see _process_chunk)
-                self.stage[lead.pk] = stage
+                self.stage[lead.id] = stage
             else:
-                self.stage[lead.pk] = NEXT_STAGE[lead.status]
+                self.stage[lead.id] = NEXT_STAGE[lead.status]
 
     def at(self, leads: Iterable[Lead], stage: str) -> list[Lead]:
-        return [l for l in leads if self.stage.get(l.pk) == stage]
+        return [l for l in leads if self.stage.get(l.id) == stage]
 
     def transition(self, lead: Lead, to_status: str, *, stage: str, note: str = "") -> None:
         if lead.status != to_status:
-            self.events.append(EventRow(
-                lead_id=lead.pk, action="status_changed", actor=self.actor, from_status=lead.status,
-                to_status=to_status, note=note or f"stage {stage}", created_at=self.now))
+            self.transitions.append(transition_row(lead.id, lead.status, to_status, actor=self.actor,
+                                                   note=note or f"stage {stage}", at=self.now))
             lead.status = to_status
             lead.status_changed_at = self.now
 
     def passed(self, leads: Iterable[Lead], stage: str) -> None:
         following = STAGES[STAGES.index(stage) + 1] if stage != SCORE else None
+        to_status, note = STATUS_AFTER[stage], f"stage {stage}"
         for lead in leads:
-            self.transition(lead, STATUS_AFTER[stage], stage=stage)
+            if lead.status != to_status:
+                self.transition(lead, to_status, stage=stage, note=note)
             if lead.error_stage:
                 lead.error_stage, lead.error_message = "", ""
             lead.next_attempt_at = None
-            self.stage[lead.pk] = following
+            self.stage[lead.id] = following
 
     def fail(self, lead: Lead, stage: str, message: str) -> None:
         self.transition(lead, LeadStatus.ERROR, stage=stage, note=message[:500])
         lead.error_stage, lead.error_message = stage, message
         lead.attempts = (lead.attempts or 0) + 1
-        self.failed[lead.pk] = lead
-        self.stage.pop(lead.pk, None)
+        self.failed[lead.id] = lead
+        self.stage.pop(lead.id, None)
 
     def defer(self, lead: Lead) -> None:
-        self.deferred[lead.pk] = lead
-        self.stage.pop(lead.pk, None)
+        self.deferred[lead.id] = lead
+        self.stage.pop(lead.id, None)
 
 
 def _isolated(fn: Callable[[list[Lead]], object], leads: list[Lead]) -> tuple[list[Lead], list[tuple[Lead, str]]]:
@@ -207,13 +250,14 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
         run.fail(lead, stage, str(message))
     for lead in deferred:
         run.defer(lead)
-    run.passed([l for l in passed if l.pk not in run.failed and l.pk not in run.deferred], stage)
+    run.passed([l for l in passed if l.id not in run.failed and l.id not in run.deferred], stage)
 
 
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
     with transaction.atomic():
         with _timed("load"):
-            leads = list(filter_ids(Lead.objects.filter(status__in=PROCESSABLE_STATUSES), ids).order_by("pk"))
+            leads = load_instances(Lead, ids, skip=UNREAD_FIELDS, where="AND status = ANY(%s)",
+                                   params=[PROCESSABLE_STATUSES])
         if not leads:
             return Counter()
         run = _Run(leads, actor)
@@ -222,7 +266,7 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
         # ~25 contact and key columns costs more than the rest of the update.
         # Stages assign new values (never mutate a loaded dict or list in place),
         # so identity or equality tells what changed.
-        loaded = [[getattr(lead, name) for name in _WRITTEN_ATTNAMES] for lead in leads]
+        loaded = [_written_values(lead.__dict__) for lead in leads]
 
         todo = run.at(leads, NORMALIZE)
         if todo:
@@ -246,10 +290,10 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
                 ok, failed = _isolated(dedupe, todo)
             for lead, message in failed:
                 run.fail(lead, DEDUPE, message)
-            gone_ids = {l.pk for l in merged_away}
+            gone_ids = {l.id for l in merged_away}
             for lead in merged_away:
-                run.stage.pop(lead.pk, None)
-            run.passed([l for l in ok if l.pk not in gone_ids], DEDUPE)
+                run.stage.pop(lead.id, None)
+            run.passed([l for l in ok if l.id not in gone_ids], DEDUPE)
 
         with _timed(ENRICH):
             _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
@@ -271,32 +315,39 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
             # keys could clash with a survivor's): only its error is written. One that
             # failed later keeps the stages it passed, so a retry starts where it failed.
             early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
+            changed = _changed_columns(leads, loaded)
             # Leads merged away first: the unique email index allows one survivor.
+            # The rest in two statements, so the common update stays narrow (status,
+            # verification, score): leads whose contact data changed (normalized
+            # now, or filled by a merge), then the others.
             duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
-            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.pk not in early]
-            fields = _changed_fields(leads, loaded, skip=early)
-            bulk_update_values(Lead, duplicates, fields)
-            bulk_update_values(Lead, rest, fields)
+            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.id not in early]
+            reshaped = [l for l in rest if changed[l.id] & _CONTACT_COLUMNS]
+            plain = [l for l in rest if not changed[l.id] & _CONTACT_COLUMNS]
+            for group in (duplicates, reshaped, plain):
+                bulk_update_values(Lead, group, _fields(group, changed))
             bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
-            write_events(run.events, now=run.now)
+            write_events(run.events, now=run.now, rows=run.transitions)
     return Counter(lead.status for lead in leads)
 
 
-def _changed_fields(leads: list[Lead], loaded: list[list], *, skip: set[int]) -> list[str]:
-    """The WRITTEN_FIELDS that differ from ``loaded`` on at least one lead (not in
-    ``skip``); ``updated_at`` always. One column list for the chunk keeps it one
-    statement."""
-    changed = set()
+def _changed_columns(leads: list[Lead], loaded: list[tuple]) -> dict[int, set[int]]:
+    """Per lead, the positions in WRITTEN_FIELDS of the values that differ from
+    ``loaded``. Stages assign new values, so most columns still hold the very
+    object loaded: an identity test in C sorts those out, ``!=`` checks the rest."""
+    changed = {}
+    positions = range(len(_WRITTEN_ATTNAMES))
     for lead, before in zip(leads, loaded):
-        if lead.pk in skip:
-            continue
-        for i, name in enumerate(_WRITTEN_ATTNAMES):
-            if i in changed:
-                continue
-            old, new = before[i], getattr(lead, name)
-            if old is not new and old != new:
-                changed.add(i)
-    return [_TRACKED_FIELDS[i] for i in sorted(changed)] + ["updated_at"]
+        after = _written_values(lead.__dict__)
+        changed[lead.id] = {i for i in compress(positions, map(is_not, before, after)) if before[i] != after[i]}
+    return changed
+
+
+def _fields(leads: list[Lead], changed: dict[int, set[int]]) -> list[str]:
+    """The WRITTEN_FIELDS some of ``leads`` changed, and ``updated_at``: one column
+    list for the group keeps it one statement."""
+    columns = set().union(*(changed[lead.id] for lead in leads)) if leads else set()
+    return [_TRACKED_FIELDS[i] for i in sorted(columns)] + ["updated_at"]
 
 
 def rescore_leads(lead_ids: Sequence[int], *, tenant_settings: TenantSettings | None = None) -> int:

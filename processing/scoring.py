@@ -12,6 +12,7 @@ The score depends only on the lead's fields and the settings: same inputs, same
 score.
 """
 from collections.abc import Iterable
+from operator import attrgetter
 
 from leads.models import Lead, TenantSettings
 
@@ -29,6 +30,7 @@ DEFAULT_ICP = {
 GOOD_VERIFICATION = {"valid": 1.0, "catch-all": 0.4, "unknown": 0.2}
 BAD_VERIFICATION = ("invalid", "spamtrap", "abuse", "do_not_mail")
 COMPLETENESS_FIELDS = ("email", "first_name", "last_name", "phone", "company", "title", "website", "country")
+_completeness_values = attrgetter(*COMPLETENESS_FIELDS)
 
 
 def icp_for(settings: TenantSettings) -> dict:
@@ -40,7 +42,9 @@ def _factor(out: list, factor: str, points: float, reason: str) -> None:
 
 
 def _employees(enrichment: dict):
-    company = (enrichment or {}).get("company") or {}
+    if not enrichment:  # most leads: enrichment off or nothing found
+        return None
+    company = enrichment.get("company") or {}
     value = company.get("employees") or company.get("metrics", {}).get("employees") if isinstance(company, dict) else None
     try:
         return int(value) if value is not None else None
@@ -49,7 +53,9 @@ def _employees(enrichment: dict):
 
 
 def _industry(enrichment: dict) -> str:
-    company = (enrichment or {}).get("company") or {}
+    if not enrichment:
+        return ""
+    company = enrichment.get("company") or {}
     if not isinstance(company, dict):
         return ""
     industry = company.get("industry") or (company.get("category") or {}).get("industry") or ""
@@ -119,7 +125,7 @@ def score_lead(lead: Lead, *, weights: dict, icp: dict) -> tuple[int, list[dict]
         fit = 1.0 if industry.lower() in {i.lower() for i in icp["industries"]} else 0.0
         _factor(out, "industry", w["industry"] * fit, f"industry {industry} {'is' if fit else 'is not'} a target")
 
-    filled = sum(1 for f in COMPLETENESS_FIELDS if getattr(lead, f))
+    filled = sum(map(bool, _completeness_values(lead)))
     _factor(out, "completeness", w["completeness"] * filled / len(COMPLETENESS_FIELDS),
             f"{filled} of {len(COMPLETENESS_FIELDS)} contact fields filled")
     sources = icp.get("sources") or {}

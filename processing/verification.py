@@ -83,6 +83,10 @@ def verify_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
     offline: dict[str, Verdict] = {}
     notes: list[str] = []
 
+    # Normalization ran email-validator on each address (its domain in IDNA form,
+    # as stored): the offline checks need not parse those domains again.
+    valid_domains = {_email_of(l).rpartition("@")[2] for l in leads if (l.normalized or {}).get("email_valid")}
+
     cached = cache_get(CacheKind.VERIFICATION, emails)
     for email, row in cached.items():
         if row.expires_at > now:
@@ -105,7 +109,7 @@ def verify_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
         if provider is None:
             continue  # paid and no key: not configured for this tenant
         if not provider.paid:
-            for email, verdict in provider.verify(pending).results.items():
+            for email, verdict in provider.verify(pending, valid_domains=valid_domains).results.items():
                 if verdict.status == INCONCLUSIVE:
                     offline[email] = verdict
                 else:

@@ -1,6 +1,6 @@
 """Duplicate detection quality: pairwise precision, recall and F1 on a seeded,
-labelled set of messy B2B leads run through the real pipeline (ingest with exact
-keys, then fuzzy dedupe in process_leads) in a fresh bench tenant."""
+labelled set of messy B2B leads run through the real pipeline (the ingestion
+service with exact keys, then fuzzy dedupe in process_leads) in a fresh bench tenant."""
 import itertools
 import time
 from collections import Counter
@@ -20,7 +20,7 @@ def _pairs(counter: Counter) -> int:
 def run(n: int) -> dict:
     from leads.models import Lead
     from processing.pipeline import process_leads
-    from tests.bench.ingest_helper import ingest_rows
+    from leads.services.ingest import ingest_leads
     from tests.bench.leadgen import LeadGenerator
 
     settings.DEBUG = False
@@ -29,7 +29,7 @@ def run(n: int) -> dict:
     started = time.perf_counter()
     with bench_tenant("bench_dedupe"), schema_context("bench_dedupe"):
         while chunk := list(itertools.islice(rows, 1000)):
-            ingest_rows(chunk)
+            ingest_leads(rows=chunk, source="bench", actor="bench")
         ids = list(Lead.objects.order_by("pk").values_list("pk", flat=True))
         process_leads(ids, actor="bench")
         parent, entity = {}, {}

@@ -166,7 +166,7 @@ class LeadGenerator:
         if variant and rnd.random() < 0.2:
             company_name = company_name.upper()
         phone = rnd.choice(_phone_formats(*entity["phone"]))
-        row = {"entity": entity["id"], "company": company_name, "phone": phone, "source": "bench",
+        row = {"entity": entity["id"], "company": company_name, "phone": phone,
                "street": company["street"], "postal_code": company["postal_code"], "city": company["city"],
                "country": rnd.choice(["US", "USA", "United States", ""])}
         if entity["kind"] == "company":

@@ -58,3 +58,12 @@ def test_mx_lookup_that_cannot_answer_condemns_nobody(settings):
         assert verdict.sub_status == "no_dns_entries" and verdict.details["mx_found"] is False
     else:
         assert verdict.details["mx_found"] in (None, True)
+
+
+@pytest.mark.parametrize("email", [
+    "temp@mailinator.com", "ann@gmial.com", "Ann@gmial.com", "info@acme.com", "ann@gmail.com", "ann@aol.con",
+    "ann..lee@acme.com", "Postmaster@gmial.com", "ann@xn--bcher-kva.de", "ann.lee@acme-industries.com",
+])
+def test_a_domain_already_validated_gives_the_same_verdict(email):
+    """Normalization validated the domain: the verifier skips that check, not its outcome."""
+    assert check_email(email, domain_valid=True) == check_email(email)

@@ -1,9 +1,13 @@
-"""The chunk write of process_leads: only what a stage changed is written, the
-audit trail is complete, and merges still fill the survivor."""
+"""The chunk load and write of process_leads: only what a stage changed is
+written, the audit trail is complete, merges still fill the survivor and
+snapshot the whole duplicate, and what the load leaves out is still there."""
+import gc
+
 import pytest
 
 from leads.models import AuditEvent, Lead, LeadStatus
 from processing import pipeline
+from processing.bulk import AUDIT_COLUMNS, load_instances
 from processing.pipeline import process_leads
 from tests.processing.conftest import keyed_lead
 
@@ -59,3 +63,39 @@ def test_every_transition_of_a_chunk_is_in_the_audit_trail(in_tenant_a):
     assert survivor.changes["phone"] == ["", "+14155550100"] and survivor.note == f"merged lead {newer.pk}"
     older.refresh_from_db()
     assert older.phone == "+14155550100" and older.merge_history[-1]["duplicate_id"] == newer.pk
+
+
+def test_audit_rows_are_laid_out_as_the_audit_table():
+    assert AUDIT_COLUMNS == tuple(f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key)
+
+
+def test_chunk_load_defers_what_no_stage_reads_and_still_serves_it(in_tenant_a):
+    lead = keyed_lead(first_name="Ada", last_name="Lovelace", email="ada@analytical.io",
+                      raw={"Email": "ada@analytical.io", "big": 2**70}, merge_history=[{"action": "merged"}])
+    loaded, = load_instances(Lead, [lead.pk], skip=pipeline.UNREAD_FIELDS)
+    assert loaded.get_deferred_fields() == {Lead._meta.get_field(name).attname for name in pipeline.UNREAD_FIELDS}
+    assert loaded.normalized == lead.normalized and loaded.merge_history == [{"action": "merged"}]
+    assert loaded.raw == {"Email": "ada@analytical.io", "big": 2**70}  # read on demand, beyond orjson's integers
+
+
+def test_a_duplicate_merged_in_processing_keeps_its_whole_row_in_the_snapshot(in_tenant_a):
+    older = keyed_lead(first_name="William", last_name="Hart", company="Acme", email="whart@gmail.com")
+    newer = keyed_lead(first_name="Bill", last_name="Hart", company="Acme Inc", phone="+14155550100",
+                       raw={"name": "Bill Hart", "phone": "+1 415 555 0100"}, custom_fields={"crm": "7"})
+    process_leads([older.pk, newer.pk])
+    older.refresh_from_db()
+    snapshot = older.merge_history[-1]["snapshot"]
+    assert snapshot["raw"] == {"name": "Bill Hart", "phone": "+1 415 555 0100"}
+    assert snapshot["custom_fields"] == {"crm": "7"} and snapshot["created_at"]
+
+
+def test_processing_leaves_the_garbage_collector_as_it_found_it(in_tenant_a):
+    lead = keyed_lead(first_name="Ada", last_name="Lovelace", email="ada@analytical.io")
+    process_leads([lead.pk])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        process_leads([lead.pk])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
