@@ -28,6 +28,7 @@ from leads.models.lead import CONTACT_FIELDS
 from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
 from processing.deduplication import text_array
 from processing.normalization import normalize_leads
+from processing.timing import timed
 
 MAX_BATCH_ROWS = 1000
 # Unique constraints a concurrent ingestion can trip between our look-ups and our
@@ -351,7 +352,8 @@ def prepare_rows(*, rows: list, source: str, batch: ImportBatch | None = None, f
         accepted.append((result, factory.build(fields)))
     # Suppression is checked on the address as given (normalization may rewrite it).
     emails = [lead.email for _result, lead in accepted]
-    normalize_leads([lead for _result, lead in accepted], default_region=default_region)
+    with timed("normalize"):  # the pipeline's normalize stage, run inline
+        normalize_leads([lead for _result, lead in accepted], default_region=default_region)
     return PreparedRows(rows, source, first_index, refuse, default_region, results, accepted, emails)
 
 

@@ -3,9 +3,27 @@
 exact dedupe, insert, audit events) and process_leads
 (fuzzy dedupe, enrichment off, verification's offline pass, scoring) in a fresh
 bench tenant. Leads are generated and ingested in chunks of BATCH_SIZE, so memory
-should stay flat whatever N: RSS is sampled after each tenth of the work."""
+should stay flat whatever N: RSS is sampled after each tenth of the work.
+
+Two runs over the same leads, each in its own tenant:
+
+- one after the other (ingest everything, then process everything, in this
+  process): ``pipeline_leads_per_s`` is N over the whole; the per-stage figures,
+  CPU seconds and RSS samples come from it;
+- side by side, as LeadHub is deployed: ingestion in this process while a
+  background worker process (``tests.bench.pipeline_worker``: the batch run and
+  its chunk tasks, leases included) processes the leads as they land.
+  ``pipeline_side_by_side_leads_per_s`` is N over the time from the first row
+  sent to the last lead scored.
+"""
 import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 from collections import Counter
 
 import psutil
@@ -61,19 +79,10 @@ def run(n: int) -> dict:
         while chunk := list(itertools.islice(rows, size)):
             outcomes.update(summarize(ingest_leads(rows=chunk, source="bench", actor="bench")))
             ingested += len(chunk)
-            if ingested % (20 * size) == 0:
-                # What autovacuum's ANALYZE does on a growing table; without it the
-                # planner keeps believing the table is empty.
-                with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE leads_lead")
             if ingested % max(n // 10, size) < size:
                 rss.append(_rss_mb())
         ingest_s = time.perf_counter() - started
         cpu_ingested = _cpu_s(backend)
-        # What autovacuum does after a bulk load; without statistics the planner
-        # treats the table as empty.
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE leads_lead")
         gen.entities.clear()  # the generator's memory is not the pipeline's
         # Process as the background worker does: ids of one chunk at a time.
         mark = time.perf_counter()
@@ -99,8 +108,10 @@ def run(n: int) -> dict:
     stages = dict(pipeline.STAGE_SECONDS)
     stages_cpu = dict(STAGE_CPU_SECONDS)
     per_s = lambda secs: round(n / secs) if secs else 0  # noqa: E731
+    live = _side_by_side(n, size)
     figures = {
         "pipeline_leads_per_s": per_s(total_s),
+        "pipeline_side_by_side_leads_per_s": per_s(live["total_s"]),
         "pipeline_leads_per_cpu_s": per_s(cpu_s),
         "stage_ingest_leads_per_s": per_s(ingest_s),
         "stage_process_leads_per_s": per_s(process_s),
@@ -110,7 +121,7 @@ def run(n: int) -> dict:
         "stage_fuzzy_dedupe_leads_per_s": per_s(stages.get("dedupe", 0)),
         "stage_score_leads_per_s": per_s(stages.get("score", 0)),
         "stage_write_leads_per_s": per_s(stages.get("write", 0)),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": max(peak_rss_mb(), live["worker_peak_rss_mb"]),
         "rss_growth_mb": round(rss[-1] - rss[0], 1) if len(rss) > 1 else 0.0,
     }
     rows_out = [(k, v) for k, v in figures.items()]
@@ -118,6 +129,46 @@ def run(n: int) -> dict:
     rows_out += [("leads", n), ("seconds total", f"{total_s:.1f}"), ("CPU seconds (app + db backend)", f"{cpu_s:.1f}"),
                  ("CPU seconds ingesting (app, db)", "{:.1f}, {:.1f}".format(*ingest_cpu)),
                  ("CPU seconds processing (app, db)", "{:.1f}, {:.1f}".format(*process_cpu)), ("ingest outcomes", str(dict(outcomes))), ("statuses", str(counts)),
-                 ("RSS samples (MB)", " ".join(f"{x:.0f}" for x in rss))]
+                 ("RSS samples (MB)", " ".join(f"{x:.0f}" for x in rss)),
+                 ("side by side: seconds total / ingesting", f"{live['total_s']:.1f} / {live['ingest_s']:.1f}"),
+                 ("side by side: worker", json.dumps(live["worker"])),
+                 ("side by side: statuses", str(live["statuses"]))]
     print_table(rows_out, ("figure", "value"))
     return figures
+
+
+def _side_by_side(n: int, size: int) -> dict:
+    """Ingest N leads here while a worker process processes them; returns timings."""
+    from django.db.models import Count
+
+    from leads.models import Lead, TenantSettings
+    from leads.services.ingest import ingest_leads
+    from tests.bench.leadgen import LeadGenerator
+
+    schema = "bench_pipeline_live"
+    rows = LeadGenerator(seed=100_000, dup_rate=0.15).rows(n)
+    with bench_tenant(schema), schema_context(schema), tempfile.TemporaryDirectory() as tmp:
+        s = TenantSettings.current()
+        s.enable_enrichment, s.enable_verification = False, True
+        s.save()
+        done = Path(tmp) / "ingestion-over"
+        worker = subprocess.Popen([sys.executable, "-m", "tests.bench.pipeline_worker", schema, str(done), str(size)],
+                                  cwd=Path(__file__).resolve().parents[2], env=os.environ.copy(),
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            started = time.perf_counter()
+            while chunk := list(itertools.islice(rows, size)):
+                ingest_leads(rows=chunk, source="bench", actor="bench")
+            ingest_s = time.perf_counter() - started
+            done.touch()
+            out, _ = worker.communicate(timeout=3600)
+            total_s = time.perf_counter() - started
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        if worker.returncode != 0:
+            raise RuntimeError(f"pipeline worker failed with exit code {worker.returncode}")
+        report = json.loads(out.strip().splitlines()[-1])
+        statuses = dict(Lead.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return {"total_s": total_s, "ingest_s": ingest_s, "worker": report, "statuses": statuses,
+            "worker_peak_rss_mb": report["peak_rss_mb"]}
