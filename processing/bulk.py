@@ -37,9 +37,9 @@ def bound_cursor():
 def _default(value):
     if isinstance(value, (datetime, date)):
         return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    return str(value)  # Decimal and anything else a JSON value can hold as text
 
 
 def _payload(objs: Sequence, fields) -> str:
@@ -164,7 +164,8 @@ def copy_rows(model: type[Model], attnames: Sequence[str], rows: Sequence[Sequen
     return len(rows)
 
 
-def _dumps(value) -> str:
+def json_text(value) -> str:
+    """``value`` as JSON text for a json/jsonb column (COPY rows, bound parameters)."""
     return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
@@ -193,4 +194,4 @@ class EventRow:
     def row(self) -> tuple:
         """The event as a row of ``AUDIT_COLUMNS`` (``changes`` as JSON text)."""
         return (self.lead_id, self.object_type, self.object_id, self.action, self.actor, self.user_id,
-                self.from_status, self.to_status, _dumps(self.changes), self.note, self.created_at)
+                self.from_status, self.to_status, json_text(self.changes), self.note, self.created_at)

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-import orjson
-import psycopg
 from django.core.validators import EmailValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import DateTimeField, F, JSONField
@@ -26,6 +24,7 @@ from django.utils import timezone
 from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus, TenantSettings
 from leads.models.lead import CONTACT_FIELDS
 from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
+from processing.bulk import bound_cursor, json_text
 from processing.deduplication import text_array
 from processing.normalization import normalize_leads
 from processing.timing import timed
@@ -592,38 +591,25 @@ def _copy_new(leads: list[Lead]) -> None:
     # The leads of one call share their timestamps: each is turned into text once
     # (adapting three datetimes cost more than the rest of the row).
     stamps: dict = {None: None}
-    with connection.cursor(), connection.wrap_database_errors:  # search_path; Django's IntegrityError
-        with psycopg.Cursor(connection.connection) as cursor:
-            with cursor.copy(f'COPY "{Lead._meta.db_table}" ({columns}) FROM STDIN') as copy:
-                for lead in leads:
-                    row = list(getter(lead.__dict__))
-                    for i in json_positions:
-                        value = row[i]
-                        # Most JSON columns of a new lead are empty: no need to encode those.
-                        empty = not value and _EMPTY_JSON.get(type(value))
-                        row[i] = empty or _dumps(value)
-                    for i in datetime_positions:
-                        value = row[i]
-                        text = stamps.get(value)
-                        if text is None and value is not None:
-                            text = stamps[value] = value.isoformat()
-                        row[i] = text
-                    copy.write_row(row)
+    with bound_cursor() as cursor:  # search_path; Django's IntegrityError
+        with cursor.copy(f'COPY "{Lead._meta.db_table}" ({columns}) FROM STDIN') as copy:
+            for lead in leads:
+                row = list(getter(lead.__dict__))
+                for i in json_positions:
+                    value = row[i]
+                    # Most JSON columns of a new lead are empty: no need to encode those.
+                    empty = not value and _EMPTY_JSON.get(type(value))
+                    row[i] = empty or json_text(value)
+                for i in datetime_positions:
+                    value = row[i]
+                    text = stamps.get(value)
+                    if text is None and value is not None:
+                        text = stamps[value] = value.isoformat()
+                    row[i] = text
+                copy.write_row(row)
 
 
 _EMPTY_JSON = {dict: "{}", list: "[]"}
-
-
-def _dumps(value) -> str:
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def _json_default(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)
 
 
 def _upsert(leads: list[Lead], *, now) -> list[tuple]:
@@ -679,12 +665,11 @@ def _upsert(leads: list[Lead], *, now) -> list[tuple]:
         f"DO UPDATE SET {', '.join(sets)} "
         "RETURNING id, (xmax = 0) AS inserted, status, duplicate_of_id"
     )
-    with connection.cursor(), connection.wrap_database_errors:  # search_path; Django's IntegrityError
-        # Server-side binding: the payload (hundreds of KB) travels as a parameter
-        # instead of being quoted into the SQL text and parsed again by the server.
-        with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(sql, [_dumps(base), _dumps(payload)])
-            return cursor.fetchall()
+    # Server-side binding: the payload (hundreds of KB) travels as a parameter
+    # instead of being quoted into the SQL text and parsed again by the server.
+    with bound_cursor() as cursor:
+        cursor.execute(sql, [json_text(base), json_text(payload)])
+        return cursor.fetchall()
 
 
 def _audit_ingested(events: list[tuple[int, str, str]], *, actor: str, now) -> None:

@@ -139,8 +139,6 @@ def run(n: int) -> dict:
 
 def _side_by_side(n: int, size: int) -> dict:
     """Ingest N leads here while a worker process processes them; returns timings."""
-    from django.db.models import Count
-
     from leads.models import Lead, TenantSettings
     from leads.services.ingest import ingest_leads
     from tests.bench.leadgen import LeadGenerator
