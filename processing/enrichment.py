@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from leads.models import Lead, TenantSettings
 from processing.models.providers import CacheKind, ProviderKind, ProviderResult
-from processing.providers.base import Clock, RateLimited
+from processing.providers.base import Clock
 from processing.providers.clearbit import map_person_company
 from processing.providers.registry import (
-    budget_allowance, build_provider, cache_get, cache_put, cache_ttl, health_record, provider_configs, usage_record,
+    budget_allowance, build_provider, cache_get, cache_put, cache_ttl, call_record, provider_configs, retry_delay_after,
 )
 from processing.stages import StageResult
 
@@ -125,8 +125,7 @@ def enrich_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
             continue
 
         outcome = provider.enrich(ask)
-        usage_record(name=config.name, calls=outcome.calls, credits=outcome.credits)
-        health_record(config, error=outcome.error, called=outcome.calls > 0)
+        call_record(config, outcome)
         expires = now + cache_ttl()
         for lookup, answer in outcome.results.items():
             answers[lookup] = (answer, config.name, now)
@@ -145,7 +144,7 @@ def enrich_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
         for lookup in outcome.queued:
             waiting[lookup] = now + retry_delay
         rejected.update(outcome.rejected)
-        wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
+        wait = retry_delay_after(outcome.error, retry_delay)
         for lookup in ask:
             if lookup not in outcome.results and lookup not in outcome.rejected and lookup not in outcome.queued:
                 waiting[lookup] = now + wait

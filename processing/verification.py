@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from leads.models import Lead, TenantSettings
 from processing.models.providers import CacheKind, ProviderKind, ProviderResult
-from processing.providers.base import Clock, RateLimited, Verdict
+from processing.providers.base import Clock, Verdict
 from processing.providers.registry import (
-    budget_allowance, budget_reason, build_provider, cache_get, cache_put, cache_ttl, credits_refresh, health_record,
-    provider_configs, usage_record,
+    budget_allowance, budget_reason, build_provider, cache_get, cache_put, cache_ttl, call_record, credits_refresh,
+    provider_configs, retry_delay_after,
 )
 from processing.stages import StageResult
 
@@ -129,8 +129,7 @@ def verify_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
             continue
 
         outcome = provider.verify(ask)
-        usage_record(name=config.name, calls=outcome.calls, credits=outcome.credits)
-        health_record(config, error=outcome.error, called=outcome.calls > 0)
+        call_record(config, outcome)
         for email, verdict in outcome.results.items():
             previous = cached.get(email)
             checks = previous.checks + 1 if previous is not None and not previous.final else 1
@@ -149,7 +148,7 @@ def verify_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
         rejected.update(outcome.rejected)
         # Asked but not answered (an error stopped the run, or the answer left it
         # out): the address waits for a later run, whatever the next provider says.
-        wait = dt.timedelta(seconds=outcome.error.retry_after) if isinstance(outcome.error, RateLimited) else retry_delay
+        wait = retry_delay_after(outcome.error, retry_delay)
         for email in ask:
             if email not in outcome.results and email not in outcome.rejected:
                 waiting[email] = now + wait

@@ -106,6 +106,18 @@ def usage_record(*, name: str, calls: int, credits: int) -> None:
     )
 
 
+def call_record(config: ProviderConfig, outcome) -> None:
+    """Book one run of a provider (any outcome with ``calls``, ``credits``, ``error``):
+    this month's usage and the provider's health."""
+    usage_record(name=config.name, calls=outcome.calls, credits=outcome.credits)
+    health_record(config, error=outcome.error, called=outcome.calls > 0)
+
+
+def retry_delay_after(error: ProviderError | None, default: dt.timedelta) -> dt.timedelta:
+    """How long a lead the provider did not answer waits: what a rate limit asked for, else ``default``."""
+    return dt.timedelta(seconds=error.retry_after) if isinstance(error, RateLimited) else default
+
+
 def budget_allowance(config: ProviderConfig) -> int | None:
     """Credits still allowed this month, or None when there is no budget."""
     if config.monthly_credit_budget is None:
