@@ -552,12 +552,16 @@ def _record(export: Export, result: ChunkResult, details: dict[str, int], *, row
             status_of: dict[int, str] | None = None) -> None:
     """Bookkeeping for one chunk, set-based: deliveries upserted, leads marked exported
     (with an audit event for each approved -> exported), issues stored, counts added.
-    ``status_of`` maps each sent lead to its status, read under the lock the caller holds."""
+    ``status_of`` maps each sent lead to its status, read under the lock the caller holds.
+
+    Runs in the caller's chunk transaction, without a savepoint of its own: updating
+    the locked leads from a savepoint would make PostgreSQL keep the chunk's lock
+    beside the update, as a MultiXact per lead."""
     for key, value in result.details.items():
         details[key] = details.get(key, 0) + value
     now = timezone.now()
     issue_table = ExportIssue._meta.db_table
-    with transaction.atomic(), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         if result.sent:
             _mark_sent(cursor, export, now=now,
                        source="SELECT d.id, d.remote_id, d.status FROM unnest(%s::bigint[], %s::text[], %s::text[]) "
