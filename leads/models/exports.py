@@ -97,8 +97,10 @@ class LeadDelivery(models.Model):
     lead = models.ForeignKey("leads.Lead", on_delete=models.CASCADE, related_name="deliveries", db_index=False,
                              db_constraint=False)
     destination = models.CharField(max_length=200)
+    # No index either: only deleting an export looks deliveries up by export (one scan,
+    # rare), while every delivery recorded would pay for the index entry.
     export = models.ForeignKey(Export, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries",
-                               db_constraint=False)
+                               db_index=False, db_constraint=False)
     remote_id = models.CharField(max_length=100, blank=True, default="")
     delivered_at = models.DateTimeField()
 

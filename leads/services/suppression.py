@@ -132,7 +132,9 @@ def lead_erase(*, email: str, user=None, api_key=None, note: str = "") -> int:
         raise SuppressionInvalid("Enter the email address to erase.")
     digest = email_hash(key)
     leads = Lead.objects.annotate(_key=Lower(Trim(F("email")))).filter(_key=key)
-    lead_ids = list(leads.values_list("pk", flat=True))
+    # Locked first: a transaction that holds one of these leads (an export recording
+    # it as sent) commits before the history below is read, so none of its rows is missed.
+    lead_ids = list(leads.select_for_update().values_list("pk", flat=True))
     # Audit rows and export issues may hold the email or other contact data.
     AuditEvent.objects.filter(lead_id__in=lead_ids).update(changes={}, note="", lead=None)
     ExportIssue.objects.filter(Q(lead_id__in=lead_ids) | Q(email__iexact=key)).update(email="")

@@ -137,7 +137,7 @@ def run(n: int) -> dict[str, float]:
     from leads.services.exports import export_create, export_run
 
     steps = _StepTimes(exports, {
-        "_freeze": "freezing the candidates (one INSERT ... SELECT)",
+        "_freeze": "freezing and locking the candidates (one INSERT ... SELECT)",
         "_FileWriter.run": "writing the file (COPY; alongside the marking)",
         "_mark_sent": "marking leads exported (3 statements)",
     })

@@ -2,8 +2,10 @@
 import itertools
 
 import pytest
+from django.db import connection
+from django_tenants.utils import schema_context
 
-from leads.models import Export, ExportSettings
+from leads.models import AuditEvent, Export, ExportIssue, ExportSettings, Lead, LeadDelivery, SuppressionEntry
 
 
 _bulk_seq = itertools.count(1)
@@ -52,3 +54,33 @@ def approved_leads(count: int, **fields):
     leads = [Lead(status="approved", email=f"bulk{start + i}@example{i % 7}.com", first_name="Bo",
                   last_name=f"Bulk{i}", company=f"Bulk Co {i}", source="test", **fields) for i in range(count)]
     return Lead.objects.bulk_create(leads)
+
+
+LIVE_SCHEMA = "tenant_a"
+
+
+def _wipe() -> None:
+    tables = ", ".join(connection.ops.quote_name(m._meta.db_table)
+                       for m in (AuditEvent, ExportIssue, LeadDelivery, Export, Lead, SuppressionEntry))
+    with schema_context(LIVE_SCHEMA), connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {tables} CASCADE")
+
+
+@pytest.fixture
+def live(django_db_setup, django_db_blocker, monkeypatch):
+    """Autocommit access to tenant A, for tests where a second connection must see
+    the rows; every export of two or more leads writes its file apart. The rows are
+    wiped afterwards."""
+    from leads.services import exports
+    from tests.conftest import ensure_test_tenants
+
+    monkeypatch.setattr(exports, "PARALLEL_FILE_MIN_LEADS", 2)
+    with django_db_blocker.unblock():
+        ensure_test_tenants()
+        _wipe()
+        try:
+            with schema_context(LIVE_SCHEMA):
+                yield
+        finally:
+            connection.set_schema_to_public()
+            _wipe()

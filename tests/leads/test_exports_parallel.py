@@ -4,43 +4,11 @@ only, so these tests commit theirs (``live``) and wipe them afterwards."""
 import csv
 import io
 
-import pytest
-from django.db import connection
-from django_tenants.utils import schema_context
-
 from leads.exports.csvfile import CsvDestination
-from leads.models import AuditEvent, Export, ExportIssue, Lead, LeadDelivery, LeadStatus
+from leads.models import AuditEvent, Lead, LeadDelivery, LeadStatus
 from leads.services import exports
 from leads.services.exports import export_create, export_run
-from tests.leads.exports_support import approved_leads, media_root  # noqa: F401
-
-SCHEMA = "tenant_a"
-
-
-def _wipe() -> None:
-    tables = ", ".join(connection.ops.quote_name(m._meta.db_table)
-                       for m in (AuditEvent, ExportIssue, LeadDelivery, Export, Lead))
-    with schema_context(SCHEMA), connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {tables} CASCADE")
-
-
-@pytest.fixture
-def live(django_db_setup, django_db_blocker, monkeypatch):
-    """Autocommit access to tenant A; every export of two or more leads writes its
-    file apart."""
-    from tests.conftest import ensure_test_tenants
-
-    monkeypatch.setattr(exports, "PARALLEL_FILE_MIN_LEADS", 2)
-    with django_db_blocker.unblock():
-        ensure_test_tenants()
-        _wipe()
-        try:
-            with schema_context(SCHEMA):
-                yield
-        finally:
-            connection.set_schema_to_public()
-            _wipe()
-
+from tests.leads.exports_support import approved_leads, live, media_root  # noqa: F401
 
 def test_the_file_written_apart_holds_the_leads_and_they_are_marked(live, media_root, monkeypatch):
     leads = approved_leads(3, custom_fields={"industry": "SaaS"})
