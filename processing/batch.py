@@ -139,8 +139,10 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
     try:
         with transaction.atomic():
             before = dict(_stage_seconds())
-            counts = process_leads(claimed, actor=actor) if claimed else {}
+            counts = process_leads(claimed, actor=actor, lease_holder=worker) if claimed else {}
             _record_stage_timings(before)
+            # The chunk's write dropped the leases of the leads it processed; this
+            # drops those of leads it had nothing to do for (no longer awaiting).
             release(lead_ids=claimed, worker=worker)
             failed = int(counts.get(LeadStatus.ERROR, 0))
             result = ChunkResult(claimed=len(claimed), done=len(claimed) - failed, failed=failed, skipped=skipped)

@@ -76,6 +76,9 @@ ERROR_FIELDS = ["status", "status_changed_at", "error_stage", "error_message", "
 # reading one still works.
 UNREAD_FIELDS = ("raw", "custom_fields", "batch", "claimed_by", "claimed_until", "reviewed_by", "reviewed_at",
                  "review_note", "exported_at", "export_destination", "created_at", "updated_at")
+LEASE_FIELDS = ["claimed_by", "claimed_until"]
+# A worker's chunk also reads the lease, to drop its own in the chunk's write.
+UNREAD_BY_LEASE_HOLDER = tuple(name for name in UNREAD_FIELDS if name not in LEASE_FIELDS)
 
 
 def transition_row(lead_id: int, from_status: str, to_status: str, *, actor: str, note: str, at) -> tuple:
@@ -123,18 +126,22 @@ def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False, n
         dedupe_incoming(leads, settings=tenant_settings, external_ids_checked=external_ids_checked)
 
 
-def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline") -> dict[str, int]:
+def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline",
+                  lease_holder: str | None = None) -> dict[str, int]:
     """Move the given leads through the stages up to ``pending_review``, in chunks
     of ``settings.BATCH_SIZE`` (one transaction each). Returns counts by resulting
     status of the leads it processed (leads it had nothing to do for are not
-    counted)."""
+    counted). ``lease_holder``: the worker that claimed the leads
+    (processing.claims); its leases on the leads processed are dropped by the
+    chunk's own write rather than by one more update of every lead."""
     ids = sorted(set(lead_ids))
     tenant_settings = TenantSettings.current()
     counts: Counter = Counter()
     size = django_settings.BATCH_SIZE
     for start in range(0, len(ids), size):
         with _collector_paused():
-            counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor))
+            counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor,
+                                         lease_holder=lease_holder))
     return dict(counts)
 
 
@@ -253,11 +260,12 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
     run.passed([l for l in passed if l.id not in run.failed and l.id not in run.deferred], stage)
 
 
-def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str) -> Counter:
+def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str,
+                   lease_holder: str | None) -> Counter:
     with transaction.atomic():
         with _timed("load"):
-            leads = load_instances(Lead, ids, skip=UNREAD_FIELDS, where="AND status = ANY(%s)",
-                                   params=[PROCESSABLE_STATUSES])
+            leads = load_instances(Lead, ids, skip=UNREAD_BY_LEASE_HOLDER if lease_holder else UNREAD_FIELDS,
+                                   where="AND status = ANY(%s)", params=[PROCESSABLE_STATUSES])
         if not leads:
             return Counter()
         run = _Run(leads, actor)
@@ -309,8 +317,12 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
             run.passed(ok, SCORE)
 
         with _timed("write"):
+            lease = LEASE_FIELDS if lease_holder else []
             for lead in leads:
                 lead.updated_at = run.now
+                # A lease another worker took meanwhile (ours expired) is written back as read.
+                if lease and lead.claimed_by == lease_holder:
+                    lead.claimed_by, lead.claimed_until = "", None
             # A lead that failed before it was deduplicated keeps what it had (its new
             # keys could clash with a survivor's): only its error is written. One that
             # failed later keeps the stages it passed, so a retry starts where it failed.
@@ -325,8 +337,8 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
             reshaped = [l for l in rest if changed[l.id] & _CONTACT_COLUMNS]
             plain = [l for l in rest if not changed[l.id] & _CONTACT_COLUMNS]
             for group in (duplicates, reshaped, plain):
-                bulk_update_values(Lead, group, _fields(group, changed))
-            bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS)
+                bulk_update_values(Lead, group, _fields(group, changed) + lease)
+            bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS + lease)
             write_events(run.events, now=run.now, rows=run.transitions)
     return Counter(lead.status for lead in leads)
 

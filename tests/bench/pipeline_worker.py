@@ -5,7 +5,8 @@ the leads awaiting processing (``processing.batch.awaiting_lead_ids``), then
 process them chunk by chunk through the function the django-q2 chunk task calls
 (``processing.batch.process_chunk_now``: claim with a lease, process_leads,
 release), until ingestion says it is over (a file appears) and nothing is left.
-Ends with one JSON line of its figures.
+Ends with one JSON line of its figures, wall seconds per pipeline step included
+(``dedupe_locks`` is mostly waiting: ingestion locks the same key buckets).
 
     python -m tests.bench.pipeline_worker SCHEMA DONE_FILE CHUNK_SIZE
 """
@@ -26,6 +27,7 @@ def main(schema: str, done_path: str, size: int) -> None:
     from django_tenants.utils import schema_context
 
     from processing.batch import awaiting_lead_ids, chunked, process_chunk_now
+    from processing.timing import STAGE_SECONDS
 
     settings.DEBUG = False
     processed = chunks = idle = 0
@@ -51,7 +53,8 @@ def main(schema: str, done_path: str, size: int) -> None:
     own = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"processed": processed, "chunks": chunks, "idle_polls": idle,
                       "app_cpu_s": own.ru_utime + own.ru_stime, "db_cpu_s": db.user + db.system,
-                      "peak_rss_mb": round(own.ru_maxrss / 1024, 1)}), flush=True)
+                      "peak_rss_mb": round(own.ru_maxrss / 1024, 1),
+                      "stage_seconds": {step: round(s, 1) for step, s in sorted(STAGE_SECONDS.items())}}), flush=True)
 
 
 if __name__ == "__main__":

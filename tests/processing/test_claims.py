@@ -8,7 +8,9 @@ from django.utils import timezone
 from django_tenants.utils import schema_context
 
 from leads.models import Lead, LeadStatus
+from processing import pipeline
 from processing.claims import claim_batch, release
+from processing.pipeline import process_leads
 from tests.processing.conftest import bulk_leads
 
 
@@ -90,3 +92,30 @@ def test_zero_limit_or_empty_ids_claims_nothing(in_tenant_a):
     bulk_leads(2)
     assert claim_batch(limit=0, worker="w", lease_seconds=60) == []
     assert claim_batch(limit=5, worker="w", lease_seconds=60, lead_ids=[]) == []
+
+
+def test_the_chunk_write_drops_the_holders_lease_and_leaves_anothers(in_tenant_a):
+    ids = bulk_leads(3)
+    claim_batch(limit=2, worker="mine", lease_seconds=60, lead_ids=ids[:2])
+    claim_batch(limit=1, worker="theirs", lease_seconds=60, lead_ids=ids[2:])
+    process_leads(ids, lease_holder="mine")
+    rows = {pk: (status, owner, until is not None) for pk, status, owner, until in
+            Lead.objects.filter(pk__in=ids).values_list("id", "status", "claimed_by", "claimed_until")}
+    assert rows == {ids[0]: (LeadStatus.PENDING_REVIEW, "", False), ids[1]: (LeadStatus.PENDING_REVIEW, "", False),
+                    ids[2]: (LeadStatus.PENDING_REVIEW, "theirs", True)}
+
+
+def test_a_failed_lead_is_written_with_its_lease_dropped(in_tenant_a, monkeypatch):
+    ids = bulk_leads(2)
+    claim_batch(limit=2, worker="mine", lease_seconds=60, lead_ids=ids)
+
+    def normalize_fails_for_the_first(leads, *, default_region):
+        if any(lead.pk == ids[0] for lead in leads):
+            raise ValueError("unreadable")
+
+    monkeypatch.setattr(pipeline, "_normalize", normalize_fails_for_the_first)
+    process_leads(ids, lease_holder="mine")
+    rows = dict(Lead.objects.filter(pk__in=ids).values_list("id", "status"))
+    assert rows[ids[0]] == LeadStatus.ERROR
+    assert not Lead.objects.filter(pk__in=ids).exclude(claimed_by="").exists()
+    assert not Lead.objects.filter(pk__in=ids, claimed_until__isnull=False).exists()
