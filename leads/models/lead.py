@@ -28,6 +28,38 @@ CONTACT_FIELDS = (
 )
 
 
+# The flags of ``Lead.normalized`` at their default value. Ingestion stores a new
+# lead's ``normalized`` without them (most flags are false or empty for most leads:
+# two thirds of the document), and reading a lead fills them back in, so every
+# reader sees the whole document (see ``compact_normalized``, ``Lead.from_db``).
+NORMALIZED_DEFAULTS = {
+    **dict.fromkeys(("email_valid", "is_role", "is_free", "is_disposable", "phone_valid"), False),
+    **dict.fromkeys(("email_error", "email_suggestion", "email_unicode", "name_prefix", "name_suffix", "middle_name",
+                     "nickname", "phone_type", "phone_error", "phone_region", "phone_extension", "website",
+                     "country_name", "country_source"), ""),
+}
+
+
+def compact_normalized(normalized: dict) -> dict:
+    """``normalized`` without the flags that hold their default value."""
+    return {key: value for key, value in normalized.items()
+            if key not in NORMALIZED_DEFAULTS or value != NORMALIZED_DEFAULTS[key]}
+
+
+def _jsonb_key_order(item: tuple) -> tuple:
+    return len(item[0]), item[0]
+
+
+def expand_normalized(normalized: dict) -> dict:
+    """A stored ``normalized`` with its omitted flags filled back in. A document
+    without ``version`` was not written by normalization and is returned as is.
+    Keys come in PostgreSQL's jsonb order (shortest first), the order a document
+    stored whole reads back in."""
+    if "version" not in normalized:
+        return normalized
+    return dict(sorted({**NORMALIZED_DEFAULTS, **normalized}.items(), key=_jsonb_key_order))
+
+
 class Lead(models.Model):
     # What arrived, exactly as received (never modified).
     raw = models.JSONField(default=dict)
@@ -141,6 +173,14 @@ class Lead(models.Model):
             models.Index(fields=["created_at"], include=["source", "status", "score", "verification_status"],
                          name="lead_analytics_idx"),
         ]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        lead = super().from_db(db, field_names, values)
+        normalized = lead.__dict__.get("normalized")
+        if normalized:
+            lead.normalized = expand_normalized(normalized)
+        return lead
 
     def __str__(self):
         who = self.email or self.full_name or " ".join(p for p in (self.first_name, self.last_name) if p) or self.company
