@@ -42,8 +42,9 @@ NORMALIZED_DEFAULTS = {
 
 def compact_normalized(normalized: dict) -> dict:
     """``normalized`` without the flags that hold their default value."""
+    # Every default is falsy: a truthy value is kept without looking further.
     return {key: value for key, value in normalized.items()
-            if key not in NORMALIZED_DEFAULTS or value != NORMALIZED_DEFAULTS[key]}
+            if value or key not in NORMALIZED_DEFAULTS or value != NORMALIZED_DEFAULTS[key]}
 
 
 def _jsonb_key_order(item: tuple) -> tuple:
