@@ -47,18 +47,26 @@ def compact_normalized(normalized: dict) -> dict:
             if value or key not in NORMALIZED_DEFAULTS or value != NORMALIZED_DEFAULTS[key]}
 
 
-def _jsonb_key_order(item: tuple) -> tuple:
-    return len(item[0]), item[0]
+def _jsonb_key_order(key: str) -> tuple:
+    return len(key), key
+
+
+# PostgreSQL's jsonb keeps an object's keys shortest first, then in byte order: a
+# filled document follows that order, so it reads exactly as one stored whole.
+_FILLED_ORDER = tuple(sorted((*NORMALIZED_DEFAULTS, "version", "name_parsed"), key=_jsonb_key_order))
+_FILLED_KEYS = frozenset(_FILLED_ORDER)
 
 
 def expand_normalized(normalized: dict) -> dict:
-    """A stored ``normalized`` with its omitted flags filled back in. A document
-    without ``version`` was not written by normalization and is returned as is.
-    Keys come in PostgreSQL's jsonb order (shortest first), the order a document
-    stored whole reads back in."""
+    """A stored ``normalized`` with its omitted flags filled back in, in jsonb's key
+    order. A document without ``version`` was not written by normalization and is
+    returned as is."""
     if "version" not in normalized:
         return normalized
-    return dict(sorted({**NORMALIZED_DEFAULTS, **normalized}.items(), key=_jsonb_key_order))
+    filled = {**NORMALIZED_DEFAULTS, **normalized}
+    if filled.keys() == _FILLED_KEYS:
+        return {key: filled[key] for key in _FILLED_ORDER}
+    return {key: filled[key] for key in sorted(filled, key=_jsonb_key_order)}
 
 
 class Lead(models.Model):

@@ -306,3 +306,11 @@ def test_a_normalized_document_not_written_by_normalization_reads_back_as_stored
         assert Lead.objects.get(pk=stored.pk).normalized == {"email_valid": True}
         empty = Lead.objects.create(email="empty@corp.com")
         assert Lead.objects.get(pk=empty.pk).normalized == {}
+
+
+def test_a_normalized_document_with_other_keys_is_filled_in_jsonb_order(api_a):
+    with schema_context("tenant_a"):
+        stored = Lead.objects.create(email="extra@corp.com", normalized={"version": 1, "is_free": True, "zz_later": 2})
+        normalized = Lead.objects.get(pk=stored.pk).normalized
+    assert normalized == {**NORMALIZED_DEFAULTS, "version": 1, "is_free": True, "zz_later": 2}
+    assert list(normalized) == sorted(normalized, key=lambda key: (len(key), key))
