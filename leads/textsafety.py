@@ -10,6 +10,8 @@ MAX_PROBLEMS = 20  # enough to fix a body, bounded for a hostile one
 
 def unstorable_reason(value: str) -> str | None:
     """Why ``value`` cannot be stored, or None (one regex scan: cheap on the ingestion path)."""
+    if value.isascii() and "\x00" not in value:
+        return None  # ASCII has no surrogates; both checks run in C, far faster than the regex
     found = _UNSTORABLE.search(value)
     if found is None:
         return None

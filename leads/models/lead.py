@@ -28,6 +28,47 @@ CONTACT_FIELDS = (
 )
 
 
+# The flags of ``Lead.normalized`` at their default value. Ingestion stores a new
+# lead's ``normalized`` without them (most flags are false or empty for most leads:
+# two thirds of the document), and reading a lead fills them back in, so every
+# reader sees the whole document (see ``compact_normalized``, ``Lead.from_db``).
+NORMALIZED_DEFAULTS = {
+    **dict.fromkeys(("email_valid", "is_role", "is_free", "is_disposable", "phone_valid"), False),
+    **dict.fromkeys(("email_error", "email_suggestion", "email_unicode", "name_prefix", "name_suffix", "middle_name",
+                     "nickname", "phone_type", "phone_error", "phone_region", "phone_extension", "website",
+                     "country_name", "country_source"), ""),
+}
+
+
+def compact_normalized(normalized: dict) -> dict:
+    """``normalized`` without the flags that hold their default value."""
+    # Every default is falsy: a truthy value is kept without looking further.
+    return {key: value for key, value in normalized.items()
+            if value or key not in NORMALIZED_DEFAULTS or value != NORMALIZED_DEFAULTS[key]}
+
+
+def _jsonb_key_order(key: str) -> tuple:
+    return len(key), key
+
+
+# PostgreSQL's jsonb keeps an object's keys shortest first, then in byte order: a
+# filled document follows that order, so it reads exactly as one stored whole.
+_FILLED_ORDER = tuple(sorted((*NORMALIZED_DEFAULTS, "version", "name_parsed"), key=_jsonb_key_order))
+_FILLED_KEYS = frozenset(_FILLED_ORDER)
+
+
+def expand_normalized(normalized: dict) -> dict:
+    """A stored ``normalized`` with its omitted flags filled back in, in jsonb's key
+    order. A document without ``version`` was not written by normalization and is
+    returned as is."""
+    if "version" not in normalized:
+        return normalized
+    filled = {**NORMALIZED_DEFAULTS, **normalized}
+    if filled.keys() == _FILLED_KEYS:
+        return {key: filled[key] for key in _FILLED_ORDER}
+    return {key: filled[key] for key in sorted(filled, key=_jsonb_key_order)}
+
+
 class Lead(models.Model):
     # What arrived, exactly as received (never modified).
     raw = models.JSONField(default=dict)
@@ -141,6 +182,14 @@ class Lead(models.Model):
             models.Index(fields=["created_at"], include=["source", "status", "score", "verification_status"],
                          name="lead_analytics_idx"),
         ]
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        lead = super().from_db(db, field_names, values)
+        normalized = lead.__dict__.get("normalized")
+        if normalized:
+            lead.normalized = expand_normalized(normalized)
+        return lead
 
     def __str__(self):
         who = self.email or self.full_name or " ".join(p for p in (self.first_name, self.last_name) if p) or self.company

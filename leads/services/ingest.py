@@ -22,7 +22,7 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from leads.models import ImportBatch, ImportRowError, Lead, LeadStatus, TenantSettings
-from leads.models.lead import CONTACT_FIELDS
+from leads.models.lead import CONTACT_FIELDS, compact_normalized
 from leads.textsafety import storable, unstorable_reason, unstorable_text_errors
 from processing.bulk import bound_cursor, json_text
 from processing.deduplication import text_array
@@ -572,41 +572,42 @@ def _take_ids(count: int) -> list[int]:
 
 
 @functools.cache
-def _copy_layout() -> tuple[str, operator.itemgetter, tuple[int, ...], tuple[int, ...]]:
+def _copy_layout() -> tuple[str, operator.itemgetter, operator.itemgetter, operator.itemgetter]:
+    """The COPY column list and a getter for each kind of column: plain values, JSON
+    columns, then ``normalized`` and timestamps (the order of a COPY's columns is free)."""
     fields = Lead._meta.concrete_fields
-    columns = ", ".join(f'"{f.column}"' for f in fields)
-    getter = operator.itemgetter(*(f.attname for f in fields))
-    json_positions = tuple(i for i, f in enumerate(fields) if isinstance(f, JSONField))
-    datetime_positions = tuple(i for i, f in enumerate(fields) if isinstance(f, DateTimeField))
-    return columns, getter, json_positions, datetime_positions
+    normalized = Lead._meta.get_field("normalized")
+    json_fields = [f for f in fields if isinstance(f, JSONField) and f is not normalized]
+    stamp_fields = [f for f in fields if isinstance(f, DateTimeField)]
+    plain_fields = [f for f in fields if f not in json_fields and f not in stamp_fields and f is not normalized]
+    columns = ", ".join(f'"{f.column}"' for f in (*plain_fields, *json_fields, normalized, *stamp_fields))
+    return columns, *(operator.itemgetter(*(f.attname for f in group))
+                      for group in (plain_fields, json_fields, stamp_fields))
 
 
 def _copy_new(leads: list[Lead]) -> None:
     """Insert new leads (ids already set) with COPY: PostgreSQL reads text rows far
     faster than it expands a JSON document into records, and psycopg escapes each
-    row in C. JSON columns travel as their JSON text."""
+    row in C. JSON columns travel as their JSON text, ``normalized`` without its
+    default flags (``compact_normalized``)."""
     if not leads:
         return
-    columns, getter, json_positions, datetime_positions = _copy_layout()
-    # The leads of one call share their timestamps: each is turned into text once
+    columns, plain, json_values, stamp_values = _copy_layout()
+    # The leads of one call share their timestamps: each set is turned into text once
     # (adapting three datetimes cost more than the rest of the row).
-    stamps: dict = {None: None}
+    stamps: dict[tuple, tuple] = {}
     with bound_cursor() as cursor:  # search_path; Django's IntegrityError
         with cursor.copy(f'COPY "{Lead._meta.db_table}" ({columns}) FROM STDIN') as copy:
             for lead in leads:
-                row = list(getter(lead.__dict__))
-                for i in json_positions:
-                    value = row[i]
-                    # Most JSON columns of a new lead are empty: no need to encode those.
-                    empty = not value and _EMPTY_JSON.get(type(value))
-                    row[i] = empty or json_text(value)
-                for i in datetime_positions:
-                    value = row[i]
-                    text = stamps.get(value)
-                    if text is None and value is not None:
-                        text = stamps[value] = value.isoformat()
-                    row[i] = text
-                copy.write_row(row)
+                attrs = lead.__dict__
+                when = stamp_values(attrs)
+                text = stamps.get(when)
+                if text is None:
+                    text = stamps[when] = tuple(value.isoformat() if value is not None else None for value in when)
+                # Most JSON columns of a new lead are empty: no need to encode those.
+                cells = [json_text(value) if value else _EMPTY_JSON.get(type(value)) or json_text(value)
+                         for value in json_values(attrs)]
+                copy.write_row((*plain(attrs), *cells, json_text(compact_normalized(attrs["normalized"])), *text))
 
 
 _EMPTY_JSON = {dict: "{}", list: "[]"}

@@ -1,8 +1,14 @@
 """POST /api/v1/leads/batch: per-row results, limits, idempotency, upsert, quota."""
+import json
+
 import pytest
+from django.db import connection
 from django_tenants.utils import schema_context
 
 from leads.models import AuditEvent, ImportBatch, ImportRowError, Lead
+from leads.models.lead import NORMALIZED_DEFAULTS
+from leads.services.ingest import _lead_factory, validate_row
+from processing.normalization import NORMALIZED_KEYS, normalize_lead
 from tenants.models import Tenant
 
 pytestmark = pytest.mark.usefixtures("fresh_throttles")
@@ -262,3 +268,49 @@ def test_idempotency_keys_expire_after_a_day(api_a):
     again = api_a.post(URL, payload, headers={"HTTP_IDEMPOTENCY_KEY": "old"})
     assert "Idempotent-Replayed" not in again
     assert again.json()["rows"][0]["outcome"] == "updated"  # external_id still prevents a duplicate
+
+
+def _normalized_in_memory(row: dict) -> dict:
+    fields, errors = validate_row(row)
+    assert not errors
+    lead = _lead_factory().build(fields)
+    normalize_lead(lead, default_region="US")
+    return lead.normalized
+
+
+@pytest.mark.parametrize("row", [
+    lead(1, phone="+44 20 7946 0958", website="corp1.com", country="UK"),
+    {"email": "Info@Gmial.com", "full_name": "Dr. Ann \"Annie\" Lee Jr.", "phone": "not a number x12"},
+    {"company": "Only Company Ltd"},
+])
+def test_new_leads_store_normalized_without_default_flags_and_read_back_whole(api_a, row):
+    expected = _normalized_in_memory(row)
+    response = api_a.post(URL, {"source": "compact", "leads": [row]})
+    lead_id = response.json()["rows"][0]["id"]
+    with schema_context("tenant_a"):
+        with connection.cursor() as cursor:
+            cursor.execute(f'SELECT normalized::text FROM "{Lead._meta.db_table}" WHERE id = %s', [lead_id])
+            stored = json.loads(cursor.fetchone()[0])
+        assert stored == {k: v for k, v in expected.items() if k not in NORMALIZED_DEFAULTS or v != NORMALIZED_DEFAULTS[k]}
+        assert len(stored) < len(NORMALIZED_KEYS)
+        assert Lead.objects.get(pk=lead_id).normalized == expected
+    # The API shows the whole document, in the order a document stored whole reads back in.
+    body = api_a.get(f"/api/v1/leads/{lead_id}").json()
+    assert body["normalized"] == expected
+    assert list(body["normalized"]) == sorted(NORMALIZED_KEYS, key=lambda key: (len(key), key))
+
+
+def test_a_normalized_document_not_written_by_normalization_reads_back_as_stored(api_a):
+    with schema_context("tenant_a"):
+        stored = Lead.objects.create(email="plain@corp.com", normalized={"email_valid": True})
+        assert Lead.objects.get(pk=stored.pk).normalized == {"email_valid": True}
+        empty = Lead.objects.create(email="empty@corp.com")
+        assert Lead.objects.get(pk=empty.pk).normalized == {}
+
+
+def test_a_normalized_document_with_other_keys_is_filled_in_jsonb_order(api_a):
+    with schema_context("tenant_a"):
+        stored = Lead.objects.create(email="extra@corp.com", normalized={"version": 1, "is_free": True, "zz_later": 2})
+        normalized = Lead.objects.get(pk=stored.pk).normalized
+    assert normalized == {**NORMALIZED_DEFAULTS, "version": 1, "is_free": True, "zz_later": 2}
+    assert list(normalized) == sorted(normalized, key=lambda key: (len(key), key))
