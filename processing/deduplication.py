@@ -47,6 +47,9 @@ SURVIVORSHIP_FIELDS = CONTACT_FIELDS + (
 )
 # Statuses whose leads can be the survivor found by a look-up.
 MATCHABLE_STATUSES = [s for s in SURVIVING_STATUSES if s != LeadStatus.ERROR]
+# Email keys are indexed for surviving leads only (lead_surviving_email_key_uniq): an
+# email look-up names the statuses it wants so that PostgreSQL can use that index.
+_MATCHABLE_SQL = "(" + ", ".join(f"'{s}'" for s in MATCHABLE_STATUSES) + ")"
 # Advisory locks are bucketed so a chunk never takes more than this many
 # (PostgreSQL's shared lock table is small); collisions only serialize more.
 LOCK_BUCKETS = 1024
@@ -262,7 +265,8 @@ def _exact_candidates(leads: Sequence[Lead], *, external_ids: bool = True) -> li
         values = sorted({getattr(l, field) for l in leads if getattr(l, field)})
         if values:
             # The "<> ''" lets PostgreSQL use the partial index on the key.
-            arms.append(f'SELECT id FROM "{table}" WHERE "{field}" = ANY(%s::text[]) AND "{field}" <> \'\'')
+            arm = f'SELECT id FROM "{table}" WHERE "{field}" = ANY(%s::text[]) AND "{field}" <> \'\''
+            arms.append(arm + f' AND "status" IN {_MATCHABLE_SQL}' if field == "email_key" else arm)
             params.append(text_array(values))
     pairs = sorted({(l.source, l.external_id) for l in leads if l.external_id}) if external_ids else []
     if pairs:
@@ -419,6 +423,8 @@ def _candidates(leads: Sequence[Lead], *, unique_emails: Collection[int] = ()) -
     branches, params = [], []
     for field, values in wanted:
         where = f'WHERE l."{field}" = k.v AND l."{field}" <> \'\' AND l.id NOT IN (SELECT id FROM own)'
+        if field == "email_key":
+            where += f' AND l."status" IN {_MATCHABLE_SQL}'
         if field in _NAMED_BLOCKS:
             pairs = sorted({(getattr(l, field), (l.name_key or "")[:1]) for l in leads if getattr(l, field)})
             branches.append(select.replace("unnest(%b::text[]) AS k(v)", "unnest(%b::text[], %b::text[]) AS k(v, i)")

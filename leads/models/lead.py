@@ -155,6 +155,8 @@ class Lead(models.Model):
         ]
         # Every index costs each non-HOT lead update (a status change) one write, so
         # indexes on mostly-empty columns are partial, and none duplicates another.
+        # Exact email look-ups use lead_surviving_email_key_uniq (they ask for surviving
+        # statuses only), so email_key has no index of its own.
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx"),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
@@ -163,7 +165,6 @@ class Lead(models.Model):
             models.Index(fields=["possible_duplicate_of"], name="lead_possible_dup_idx",
                          condition=Q(possible_duplicate_of__isnull=False)),
             models.Index(fields=["reviewed_by"], name="lead_reviewed_by_idx", condition=Q(reviewed_by__isnull=False)),
-            models.Index(fields=["email_key"], name="lead_email_key_idx", condition=~Q(email_key="")),
             models.Index(fields=["phone_key"], name="lead_phone_key_idx", condition=~Q(phone_key="")),
             models.Index(fields=["linkedin_key"], name="lead_linkedin_key_idx", condition=~Q(linkedin_key="")),
             # Fuzzy dedupe looks up company and domain blocks narrowed to the initial of

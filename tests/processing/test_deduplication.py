@@ -1,5 +1,6 @@
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from leads.models import AuditEvent, Lead, LeadStatus
 from processing.deduplication import (
@@ -22,6 +23,23 @@ def test_incoming_lead_with_known_email_is_a_duplicate_of_the_saved_lead(tenant_
     duplicates = dedupe_incoming([incoming], settings=tenant_settings)
     assert duplicates == [incoming]
     assert incoming.status == LeadStatus.DUPLICATE and incoming.duplicate_of == saved
+
+
+def test_email_look_up_can_use_the_unique_index_of_surviving_leads(tenant_settings):
+    """The email key has no index of its own: the look-up must name statuses that
+    let PostgreSQL use lead_surviving_email_key_uniq (otherwise it scans the table)."""
+    Lead.objects.bulk_create(Lead(email=f"p{i}@x.com", email_key=f"p{i}@x.com") for i in range(500))
+    keyed_lead(email="ann@acme.com", first_name="Ann", last_name="Lee")
+    incoming = keyed_lead(save=False, email="ann@acme.com", first_name="Ann", last_name="Lee")
+    with CaptureQueriesContext(connection) as queries:
+        dedupe_incoming([incoming], settings=tenant_settings)
+    look_up = next(q["sql"] for q in queries if '"email_key" = ANY' in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + look_up)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "lead_surviving_email_key_uniq" in plan
 
 
 @pytest.mark.parametrize("key", [
