@@ -242,3 +242,14 @@ def test_an_import_leaves_no_cyclic_garbage_per_row(tenant_a):
         garbage_after(20, "warm")  # first use builds module-level state
         assert garbage_after(400, "large") <= garbage_after(100, "small")
         assert gc.isenabled()
+
+
+def test_deleting_an_import_keeps_its_leads_without_a_batch(api_a):
+    response = upload(api_a, b"email\nkeep@acme.com\n", source="fair")
+    assert response.status_code == 201, response.content
+    batch_id = response.json()["id"]
+    with schema_context("tenant_a"):
+        ImportBatch.objects.get(pk=batch_id).delete()
+        lead = Lead.objects.get(email="keep@acme.com")
+        assert (lead.batch_id, lead.source) == (None, "fair")
+        assert not ImportRowError.objects.filter(batch_id=batch_id).exists()
