@@ -565,9 +565,12 @@ def _take_ids(count: int) -> list[int]:
     if not count:
         return []
     # One text value rather than thousands of rows: far less to convert on this side.
+    # The sequence is looked up once (MATERIALIZED): looked up for every id it cost
+    # 3 us an id, ten times what nextval itself costs.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT string_agg(nextval(pg_get_serial_sequence(%s, 'id'))::text, ',') "
-                       "FROM generate_series(1, %s)", [f'"{Lead._meta.db_table}"', count])
+        cursor.execute("WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, 'id')::regclass AS seq) "
+                       "SELECT string_agg(nextval(s.seq)::text, ',') FROM s, generate_series(1, %s)",
+                       [f'"{Lead._meta.db_table}"', count])
         return sorted(map(int, cursor.fetchone()[0].split(",")))
 
 
