@@ -21,7 +21,7 @@ Rules (README, Pipeline):
 """
 from __future__ import annotations
 
-import hashlib
+import zlib
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -53,6 +53,7 @@ _MATCHABLE_SQL = "(" + ", ".join(f"'{s}'" for s in MATCHABLE_STATUSES) + ")"
 # Advisory locks are bucketed so a chunk never takes more than this many
 # (PostgreSQL's shared lock table is small); collisions only serialize more.
 LOCK_BUCKETS = 1024
+LOCK_BASE = 7_000_000_000  # advisory lock ids of match keys: LOCK_BASE .. LOCK_BASE + LOCK_BUCKETS - 1
 # A blocking key shared by more leads than this (a huge company, "smith") is
 # not used alone to find candidates: it would compare everything with everything.
 MAX_BLOCK = 300
@@ -66,17 +67,15 @@ class UnmergeError(Exception):
 
 # --------------------------------------------------------------------------- locks
 
-def _bucket(schema: str, key: str) -> int:
-    digest = hashlib.blake2b(f"{schema}:{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True) % LOCK_BUCKETS + 7_000_000_000
-
-
 def lock_keys(keys: Iterable[str]) -> None:
     """Take transaction-scoped advisory locks on match keys (``"email:a@b.c"``), in
     ascending order so concurrent writers cannot deadlock. Must run inside the
     transaction that writes the outcome (a no-op lock is useless in autocommit)."""
     schema = getattr(connection, "schema_name", "public")
-    buckets = sorted({_bucket(schema, k) for k in keys})
+    # A key's lock is the CRC-32 of "<schema>:<key>": the same in every process
+    # (unlike hash()), and a lock needs spread, not secrecy.
+    crc, crc32 = zlib.crc32(f"{schema}:".encode()), zlib.crc32
+    buckets = sorted({crc32(k.encode(), crc) % LOCK_BUCKETS + LOCK_BASE for k in keys})
     if not buckets:
         return
     with bound_cursor() as cursor:

@@ -290,8 +290,10 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
     with cyclic_gc_paused():
         prepared = prepare_rows(rows=rows, source=source, batch=batch, first_index=first_index, refuse=refuse,
                                 default_region=TenantSettings.current().default_region)
-        return store_rows(prepared, batch=batch, actor=actor, dry_run=dry_run, quota=quota,
-                          finish_batch=finish_batch)
+        results = store_rows(prepared, batch=batch, actor=actor, dry_run=dry_run, quota=quota,
+                             finish_batch=finish_batch)
+        del prepared
+    return results
 
 
 @contextlib.contextmanager
