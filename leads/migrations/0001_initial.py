@@ -332,7 +332,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='lead',
-            index=models.Index(fields=['status', 'next_attempt_at'], name='lead_status_next_idx'),
+            index=models.Index(condition=models.Q(('status__in', ['new', 'normalized', 'enriched', 'verified', 'error'])), fields=['status', 'next_attempt_at'], name='lead_status_next_idx'),
         ),
         migrations.AddIndex(
             model_name='lead',

@@ -21,6 +21,12 @@ class LeadStatus(models.TextChoices):
 # Statuses a lead can still be merged into (not a duplicate or archived).
 SURVIVING_STATUSES = [s for s in LeadStatus.values if s not in (LeadStatus.DUPLICATE, LeadStatus.ARCHIVED)]
 
+# Statuses with pipeline stages still ahead, or a retry (error): the only ones a
+# worker claims, so the only ones in the claim index (lead_status_next_idx). A lead
+# moving on to review, export or a merge then costs one index write less.
+UNFINISHED_STATUSES = [LeadStatus.NEW, LeadStatus.NORMALIZED, LeadStatus.ENRICHED, LeadStatus.VERIFIED,
+                       LeadStatus.ERROR]
+
 # The contact fields a person may edit; everything else is derived or managed.
 CONTACT_FIELDS = (
     "email", "first_name", "last_name", "full_name", "phone", "company", "title", "website",
@@ -162,7 +168,8 @@ class Lead(models.Model):
         # Exact email look-ups use lead_surviving_email_key_uniq (they ask for surviving
         # statuses only), so email_key has no index of its own.
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="lead_status_next_idx",
+                         condition=Q(status__in=UNFINISHED_STATUSES)),
             models.Index(fields=["source", "created_at"], name="lead_source_created_idx"),
             models.Index(fields=["batch"], name="lead_batch_idx", condition=Q(batch__isnull=False)),
             models.Index(fields=["duplicate_of"], name="lead_duplicate_of_idx", condition=Q(duplicate_of__isnull=False)),

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -119,3 +120,28 @@ def test_a_failed_lead_is_written_with_its_lease_dropped(in_tenant_a, monkeypatc
     assert rows[ids[0]] == LeadStatus.ERROR
     assert not Lead.objects.filter(pk__in=ids).exclude(claimed_by="").exists()
     assert not Lead.objects.filter(pk__in=ids, claimed_until__isnull=False).exists()
+
+
+def test_the_claim_reads_the_index_of_unfinished_leads_only(in_tenant_a):
+    """lead_status_next_idx holds only leads with stages ahead (or a retry): leads
+    gone on to review or export cost it no write, and a claim still finds the few
+    waiting ones through it rather than by reading every lead."""
+    from leads.models.lead import UNFINISHED_STATUSES
+    from processing.claims import PROCESSABLE_STATUSES
+
+    assert set(PROCESSABLE_STATUSES) <= set(UNFINISHED_STATUSES)
+    bulk_leads(3000, status=LeadStatus.PENDING_REVIEW)
+    bulk_leads(5, prefix="waiting", status=LeadStatus.NORMALIZED)
+    with CaptureQueriesContext(connection) as queries:
+        assert len(claim_batch(limit=10, worker="w1", lease_seconds=60)) == 5
+    claim_sql = next(q["sql"] for q in queries if "SKIP LOCKED" in q["sql"])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE leads_lead")
+        cursor.execute("EXPLAIN " + claim_sql)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SELECT count(*) FROM leads_lead WHERE status = ANY(%s)", [list(UNFINISHED_STATUSES)])
+        unfinished = cursor.fetchone()[0]
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'lead_status_next_idx'")
+        indexed = cursor.fetchone()[0]
+    assert "lead_status_next_idx" in plan
+    assert indexed == unfinished == 5
