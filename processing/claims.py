@@ -15,15 +15,15 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from leads.models import Lead, LeadStatus
+from leads.models.lead import UNFINISHED_STATUSES
 
+# What a person may ask to (re)process: leads with stages ahead, and leads in error
+# (a retry). The claim index (lead_status_next_idx) holds exactly these.
+PROCESSABLE_STATUSES: tuple[str, ...] = tuple(UNFINISHED_STATUSES)
 # Statuses of leads that still have pipeline stages ahead of them. Leads in
 # these statuses with no (or an expired) lease and no future next_attempt_at
 # are what a batch run picks up.
-AWAITING_STATUSES: tuple[str, ...] = (
-    LeadStatus.NEW, LeadStatus.NORMALIZED, LeadStatus.ENRICHED, LeadStatus.VERIFIED,
-)
-# What a person may ask to (re)process: awaiting leads, and leads in error (a retry).
-PROCESSABLE_STATUSES: tuple[str, ...] = AWAITING_STATUSES + (LeadStatus.ERROR,)
+AWAITING_STATUSES: tuple[str, ...] = tuple(s for s in PROCESSABLE_STATUSES if s != LeadStatus.ERROR)
 
 
 def claim_batch(*, limit: int, worker: str, lease_seconds: int,

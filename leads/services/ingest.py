@@ -292,7 +292,7 @@ def ingest_leads(*, rows: list, source: str, batch: ImportBatch | None = None, a
                                 default_region=TenantSettings.current().default_region)
         results = store_rows(prepared, batch=batch, actor=actor, dry_run=dry_run, quota=quota,
                              finish_batch=finish_batch)
-        del prepared
+        del prepared  # freed while the collector is still off (see cyclic_gc_paused)
     return results
 
 

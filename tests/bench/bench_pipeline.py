@@ -146,7 +146,8 @@ def run(n: int) -> dict:
     rows_out = [(k, v) for k, v in figures.items()]
     rows_out += [(f"seconds in {k} (app CPU)", f"{v:.1f} ({stages_cpu.get(k, 0):.1f})") for k, v in sorted(stages.items())]
     rows_out += [("leads", n), ("seconds total", f"{total_s:.1f}"),
-                 ("seconds generating the synthetic rows (not counted)", f"{generating.seconds:.1f}"), ("CPU seconds (app + db backend)", f"{cpu_s:.1f}"),
+                 ("seconds generating the synthetic rows (not counted)", f"{generating.seconds:.1f}"),
+                 ("CPU seconds (app + db backend)", f"{cpu_s:.1f}"),
                  ("CPU seconds ingesting (app, db)", "{:.1f}, {:.1f}".format(*ingest_cpu)),
                  ("CPU seconds processing (app, db)", "{:.1f}, {:.1f}".format(*process_cpu)), ("ingest outcomes", str(dict(outcomes))), ("statuses", str(counts)),
                  ("RSS samples (MB)", " ".join(f"{x:.0f}" for x in rss)),
