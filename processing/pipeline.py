@@ -34,13 +34,15 @@ from django.utils import timezone
 from leads.models import AuditEvent, Lead, LeadStatus, TenantSettings
 from processing import enrichment, verification
 from processing.bulk import AUDIT_COLUMNS, EventRow, bulk_update_values, copy_rows, load_instances
+from processing.claims import PROCESSABLE_STATUSES
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
 
 NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE = "normalize", "dedupe", "enrich", "verify", "score"
 STAGES = (NORMALIZE, DEDUPE, ENRICH, VERIFY, SCORE)
-# The stage a lead in each status goes to next.
+# The stage a lead in each status goes to next: one for each of claims.AWAITING_STATUSES
+# (a lead in error goes back to the stage that failed).
 NEXT_STAGE = {
     LeadStatus.NEW: NORMALIZE,
     LeadStatus.NORMALIZED: DEDUPE,
@@ -55,7 +57,6 @@ STATUS_AFTER = {
     VERIFY: LeadStatus.VERIFIED,
     SCORE: LeadStatus.PENDING_REVIEW,
 }
-PROCESSABLE_STATUSES = [*NEXT_STAGE, LeadStatus.ERROR]
 
 # Everything a stage may change; written once per chunk.
 WRITTEN_FIELDS = [
@@ -265,7 +266,7 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
     with transaction.atomic():
         with _timed("load"):
             leads = load_instances(Lead, ids, skip=UNREAD_BY_LEASE_HOLDER if lease_holder else UNREAD_FIELDS,
-                                   where="AND status = ANY(%s)", params=[PROCESSABLE_STATUSES])
+                                   where="AND status = ANY(%s)", params=[list(PROCESSABLE_STATUSES)])
         if not leads:
             return Counter()
         run = _Run(leads, actor)

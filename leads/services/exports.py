@@ -474,16 +474,17 @@ def _run_push(export: Export, *, clock, session) -> None:
         chunk_size = max(1, min(settings.EXPORT_CHUNK_SIZE, destination.batch_size))
         pending = ExportCandidate.objects.filter(export=export, skip_reason__isnull=True).order_by("lead_id")
         statuses = export.filters.get("status") or [LeadStatus.APPROVED]
+        fields = dict.fromkeys(("id", "status", *destination.fields))  # what the lock reads is what is sent
         last = 0
         while ids := list(pending.filter(lead_id__gt=last).values_list("lead_id", flat=True)[:chunk_size]):
             last = ids[-1]
             with transaction.atomic():
                 _lock_destination(export)
-                status_of = dict(Lead.objects.select_for_update(no_key=True).filter(pk__in=ids, status__in=statuses)
-                                 .order_by("pk").values_list("pk", "status"))
+                rows = list(Lead.objects.select_for_update(no_key=True).filter(pk__in=ids, status__in=statuses)
+                            .order_by("pk").values(*fields))
+                status_of = {row["id"]: row["status"] for row in rows}
                 if len(status_of) < len(ids):
                     _record_changed(export, [i for i in ids if i not in status_of], details)
-                rows = list(Lead.objects.filter(pk__in=status_of).order_by("pk").values(*destination.fields))
                 if not export.force:
                     # Another export may have sent some of them since the snapshot.
                     taken = set(LeadDelivery.objects.filter(lead_id__in=status_of, destination=export.destination)
