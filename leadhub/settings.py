@@ -277,6 +277,10 @@ REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = [
     "leads.api.throttling.ApiKeyRateThrottle",
     "leads.api.throttling.UserRateThrottle",
 ]
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, the
+# header is ignored). Rate limits and sign-in lockouts count by the address they saw.
+TRUSTED_PROXIES = envint("TRUSTED_PROXIES", 0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES
 # Counted in the shared cache; read per request (see leads/api/throttling.py).
 LEADHUB_THROTTLE_RATES = {
     "api_key": env("THROTTLE_API_KEY_RATE", "1200/min"),

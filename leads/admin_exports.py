@@ -3,6 +3,7 @@ destination credentials."""
 from django import forms
 from django.contrib import admin
 
+from leadhub.crypto import mask_secret
 from leads.exports.fields import EXPORT_FIELDS
 from leads.models import CsvTemplate, CsvTemplateColumn, Export, ExportIssue, ExportSettings, LeadDelivery, SuppressionEntry
 
@@ -86,10 +87,33 @@ SECRET_FIELDS = ("instantly_api_key", "smartlead_api_key", "salesforce_client_se
 
 
 class ExportSettingsForm(forms.ModelForm):
+    """The secrets are write-only, like a provider's API key: the page never holds
+    them, an empty box keeps the stored value, and a tick box removes it."""
+
+    clear_instantly_api_key = forms.BooleanField(required=False, label="Remove the Instantly API key")
+    clear_smartlead_api_key = forms.BooleanField(required=False, label="Remove the Smartlead API key")
+    clear_salesforce_client_secret = forms.BooleanField(required=False, label="Remove the Salesforce client secret")
+
     class Meta:
         model = ExportSettings
         fields = "__all__"
-        widgets = {name: forms.PasswordInput(render_value=True) for name in SECRET_FIELDS}
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            stored = getattr(self.instance, name)
+            self.fields[name].help_text = (f"stored: {mask_secret(stored)}; leave empty to keep it" if stored
+                                           else "not set: the environment's value is used")
+
+    def clean(self):
+        data = super().clean()
+        for name in SECRET_FIELDS:
+            if data.get(f"clear_{name}"):
+                data[name] = ""
+            elif not data.get(name):
+                data[name] = getattr(self.instance, name)
+        return data
 
 
 @admin.register(ExportSettings)
@@ -97,10 +121,11 @@ class ExportSettingsAdmin(admin.ModelAdmin):
     form = ExportSettingsForm
     list_display = ("__str__", "updated_at")
     fieldsets = (
-        ("Instantly", {"fields": ("instantly_api_key",)}),
-        ("Smartlead", {"fields": ("smartlead_api_key",)}),
+        ("Instantly", {"fields": ("instantly_api_key", "clear_instantly_api_key")}),
+        ("Smartlead", {"fields": ("smartlead_api_key", "clear_smartlead_api_key")}),
         ("Salesforce", {"fields": ("salesforce_instance_url", "salesforce_token_url", "salesforce_client_id",
-                                   "salesforce_client_secret", "salesforce_external_id_field", "salesforce_api_version")}),
+                                   "salesforce_client_secret", "clear_salesforce_client_secret",
+                                   "salesforce_external_id_field", "salesforce_api_version")}),
     )
 
     def has_add_permission(self, request):

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from leadhub.clients import client_ip
 from leads import selectors
 from leads.forms import BulkReviewForm, DateRangeForm, LeadContactForm, QueueFilterForm, ReviewForm, SignInForm
 from leads.models import Lead, LeadStatus
@@ -66,10 +67,6 @@ def _safe_next(request, fallback: str) -> str:
     return fallback
 
 
-def _client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR", "")
-
-
 # --- Sign in / out -------------------------------------------------------------
 
 @require_http_methods(["GET", "POST"])
@@ -82,7 +79,8 @@ def sign_in(request):
         email = form.cleaned_data["email"].strip().lower()
         # Counted per tenant (cache keys carry the schema); the same counters whether or not
         # the account exists, so the answers reveal nothing about which emails are users.
-        keys = (f"signin-fail:{_client_ip(request)}:{email}", f"signin-fail-ip:{_client_ip(request)}")
+        address = client_ip(request)
+        keys = (f"signin-fail:{address}:{email}", f"signin-fail-ip:{address}")
         failures = cache.get_many(keys)
         if (failures.get(keys[0], 0) >= SIGNIN_MAX_FAILURES
                 or failures.get(keys[1], 0) >= SIGNIN_MAX_FAILURES_PER_IP):

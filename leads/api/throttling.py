@@ -6,6 +6,8 @@ tuned per deployment through the environment.
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from leadhub.clients import client_ip
+
 
 class _SettingsRateThrottle(SimpleRateThrottle):
     def get_rate(self):
@@ -52,7 +54,7 @@ class LoginRateThrottle(_SettingsRateThrottle):
     scope = "login"
 
     def get_cache_key(self, request, view):
-        return f"throttle:{self.scope}:{self.get_ident(request)}"
+        return f"throttle:{self.scope}:{client_ip(request)}"
 
 
 class LoginEmailRateThrottle(_SettingsRateThrottle):

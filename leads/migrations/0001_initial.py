@@ -3,6 +3,7 @@
 import django.contrib.postgres.indexes
 import django.db.models.deletion
 import django.db.models.functions.text
+import leadhub.crypto
 import leads.models.exports
 import leads.models.settings
 from django.conf import settings
@@ -36,12 +37,12 @@ class Migration(migrations.Migration):
             name='ExportSettings',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('instantly_api_key', models.CharField(blank=True, default='', max_length=300)),
-                ('smartlead_api_key', models.CharField(blank=True, default='', max_length=300)),
+                ('instantly_api_key', leadhub.crypto.EncryptedTextField(blank=True, default='', max_length=300)),
+                ('smartlead_api_key', leadhub.crypto.EncryptedTextField(blank=True, default='', max_length=300)),
                 ('salesforce_instance_url', models.CharField(blank=True, default='', max_length=300)),
                 ('salesforce_token_url', models.CharField(blank=True, default='', max_length=300)),
                 ('salesforce_client_id', models.CharField(blank=True, default='', max_length=300)),
-                ('salesforce_client_secret', models.CharField(blank=True, default='', max_length=300)),
+                ('salesforce_client_secret', leadhub.crypto.EncryptedTextField(blank=True, default='', max_length=300)),
                 ('salesforce_external_id_field', models.CharField(blank=True, default='', max_length=100)),
                 ('salesforce_api_version', models.CharField(blank=True, default='', max_length=10)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

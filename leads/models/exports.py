@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from leadhub.crypto import EncryptedTextField
+
 
 class ExportFormat(models.TextChoices):
     INSTANTLY_CSV = "instantly_csv", "Instantly CSV"
@@ -229,14 +231,15 @@ class SuppressionEntry(models.Model):
 
 
 class ExportSettings(models.Model):
-    """The tenant's destination credentials (pk=1); an empty value means 'use the environment'."""
+    """The tenant's destination credentials (pk=1); an empty value means 'use the environment'.
+    The API keys and the client secret are encrypted in the database (``EncryptedTextField``)."""
 
-    instantly_api_key = models.CharField(max_length=300, blank=True, default="")
-    smartlead_api_key = models.CharField(max_length=300, blank=True, default="")
+    instantly_api_key = EncryptedTextField(max_length=300, blank=True, default="")
+    smartlead_api_key = EncryptedTextField(max_length=300, blank=True, default="")
     salesforce_instance_url = models.CharField(max_length=300, blank=True, default="")
     salesforce_token_url = models.CharField(max_length=300, blank=True, default="")
     salesforce_client_id = models.CharField(max_length=300, blank=True, default="")
-    salesforce_client_secret = models.CharField(max_length=300, blank=True, default="")
+    salesforce_client_secret = EncryptedTextField(max_length=300, blank=True, default="")
     salesforce_external_id_field = models.CharField(max_length=100, blank=True, default="")
     salesforce_api_version = models.CharField(max_length=10, blank=True, default="")
     updated_at = models.DateTimeField(auto_now=True)

@@ -3,15 +3,14 @@
 All three live in the tenant schema: one tenant's keys, spending and cached
 answers are invisible to every other tenant.
 """
-import base64
 import datetime as dt
 
-from cryptography.fernet import Fernet, InvalidToken
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.fernet import InvalidToken
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+
+from leadhub.crypto import decrypt_secret, encrypt_secret, mask_secret
 
 
 class ProviderKind(models.TextChoices):
@@ -34,29 +33,6 @@ PROVIDER_KIND = {
 DEFAULT_POSITION = {ProviderName.OFFLINE: 0, ProviderName.ZEROBOUNCE: 10, ProviderName.CLEARBIT: 10}
 PAID_PROVIDERS = {ProviderName.ZEROBOUNCE, ProviderName.CLEARBIT}
 ENV_KEY_SETTING = {ProviderName.ZEROBOUNCE: "ZEROBOUNCE_API_KEY", ProviderName.CLEARBIT: "CLEARBIT_API_KEY"}
-
-
-def _fernet() -> Fernet:
-    # A key derived from SECRET_KEY (HKDF, fixed context) so no second secret has to be managed.
-    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"leadhub provider api keys").derive(
-        settings.SECRET_KEY.encode()
-    )
-    return Fernet(base64.urlsafe_b64encode(raw))
-
-
-def encrypt_secret(value: str) -> str:
-    return _fernet().encrypt(value.encode()).decode() if value else ""
-
-
-def decrypt_secret(token: str) -> str:
-    """The plain value; raises InvalidToken when SECRET_KEY changed since it was stored."""
-    return _fernet().decrypt(token.encode()).decode() if token else ""
-
-
-def mask_secret(value: str) -> str:
-    if not value:
-        return ""
-    return "••••" + value[-4:] if len(value) > 8 else "••••"
 
 
 class ProviderConfig(models.Model):

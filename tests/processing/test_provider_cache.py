@@ -8,7 +8,7 @@ from django_tenants.utils import schema_context
 from leads.models import TenantSettings
 from processing.enrichment import enrich_leads
 from processing.models import ProviderConfig, ProviderResult
-from processing.models.providers import decrypt_secret
+from leadhub.crypto import decrypt_secret
 from processing.providers import provider_status
 from processing.providers.registry import provider_configs
 from processing.verification import verify_leads
