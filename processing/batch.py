@@ -122,13 +122,14 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
                       worker: str | None = None, retry_errors: bool = False) -> ChunkResult:
     """Claim the given leads, run the pipeline on those claimed, release them.
 
-    Processing, the release of the lease and the job's counters commit in one
-    transaction: a worker killed half-way leaves no half-processed lead and no
-    counted progress, only a lease that expires after CLAIM_LEASE_SECONDS,
-    after which the next attempt (broker retry or the next batch run) takes
-    the leads again. Leads already leased to someone else, or no longer
-    awaiting processing, are skipped; with ``retry_errors`` leads in
-    ``error`` are taken too.
+    The release of the leases and the job's counters commit in the transaction
+    that writes the chunk (its last one, when deduplication is committed before
+    remote providers are called: see ``processing.pipeline._process_chunk``): a
+    worker killed half-way leaves no half-processed stage and no counted progress,
+    only leases that expire after CLAIM_LEASE_SECONDS, after which the next
+    attempt (broker retry or the next batch run) takes the leads again where
+    they stand. Leads already leased to someone else, or no longer awaiting
+    processing, are skipped; with ``retry_errors`` leads in ``error`` are taken too.
     """
     ids = list(lead_ids)
     worker = worker or worker_label()
@@ -136,18 +137,21 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
     claimed = claim_batch(limit=len(ids), worker=worker, lease_seconds=lease_seconds(), lead_ids=ids,
                           statuses=statuses)
     skipped = len(ids) - len(claimed)
+    before = dict(_stage_seconds())
+    results: list[ChunkResult] = []
+
+    def finish(counts: dict[str, int]) -> None:
+        _record_stage_timings(before)
+        # The chunk's write dropped the leases of the leads it processed; this
+        # drops those of leads it had nothing to do for (no longer awaiting).
+        release(lead_ids=claimed, worker=worker)
+        failed = int(counts.get(LeadStatus.ERROR, 0))
+        results.append(ChunkResult(claimed=len(claimed), done=len(claimed) - failed, failed=failed, skipped=skipped))
+        if job_id is not None:
+            _job_progress(job_id, results[-1])
+
     try:
-        with transaction.atomic():
-            before = dict(_stage_seconds())
-            counts = process_leads(claimed, actor=actor, lease_holder=worker) if claimed else {}
-            _record_stage_timings(before)
-            # The chunk's write dropped the leases of the leads it processed; this
-            # drops those of leads it had nothing to do for (no longer awaiting).
-            release(lead_ids=claimed, worker=worker)
-            failed = int(counts.get(LeadStatus.ERROR, 0))
-            result = ChunkResult(claimed=len(claimed), done=len(claimed) - failed, failed=failed, skipped=skipped)
-            if job_id is not None:
-                _job_progress(job_id, result)
+        process_leads(claimed, actor=actor, lease_holder=worker, finish=finish)
     except Exception as exc:
         # Give the leads back at once so the next run retries them, and
         # count the chunk against its job; the task itself still fails.
@@ -156,7 +160,7 @@ def process_chunk_now(*, lead_ids: Iterable[int], job_id: int | None = None, act
             _job_progress(job_id, ChunkResult(claimed=len(claimed), done=0, failed=len(claimed), skipped=skipped),
                           error=f"{type(exc).__name__}: {exc}")
         raise
-    return result
+    return results[-1]
 
 
 def _stage_seconds():

@@ -36,6 +36,7 @@ from processing import enrichment, verification
 from processing.bulk import AUDIT_COLUMNS, EventRow, bulk_update_values, copy_rows, load_instances
 from processing.claims import PROCESSABLE_STATUSES
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
+from processing.models.providers import ProviderKind
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
 
@@ -127,23 +128,49 @@ def prepare_incoming(leads: list[Lead], *, external_ids_checked: bool = False, n
         dedupe_incoming(leads, settings=tenant_settings, external_ids_checked=external_ids_checked)
 
 
-def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline",
-                  lease_holder: str | None = None) -> dict[str, int]:
+def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline", lease_holder: str | None = None,
+                  finish: Callable[[dict[str, int]], None] | None = None) -> dict[str, int]:
     """Move the given leads through the stages up to ``pending_review``, in chunks
-    of ``settings.BATCH_SIZE`` (one transaction each). Returns counts by resulting
+    of ``settings.BATCH_SIZE`` (one transaction each, two when a provider stage
+    calls a remote provider: see ``_process_chunk``). Returns counts by resulting
     status of the leads it processed (leads it had nothing to do for are not
     counted). ``lease_holder``: the worker that claimed the leads
     (processing.claims); its leases on the leads processed are dropped by the
-    chunk's own write rather than by one more update of every lead."""
+    chunk's own write rather than by one more update of every lead. ``finish``
+    is called with the counts inside the last transaction, so what it writes
+    commits together with the last chunk."""
     ids = sorted(set(lead_ids))
     tenant_settings = TenantSettings.current()
+    remote = remote_providers(tenant_settings)
     counts: Counter = Counter()
     size = django_settings.BATCH_SIZE
-    for start in range(0, len(ids), size):
+    starts = range(0, len(ids), size)
+    for start in starts:
+        last = start == starts[-1]
         with _collector_paused():
-            counts.update(_process_chunk(ids[start:start + size], tenant_settings=tenant_settings, actor=actor,
-                                         lease_holder=lease_holder))
+            counts.update(_process_chunk(
+                ids[start:start + size], tenant_settings=tenant_settings, actor=actor, lease_holder=lease_holder,
+                remote_providers=remote,
+                finish=(lambda chunk_counts: finish(dict(counts + chunk_counts))) if finish and last else None))
+    if finish is not None and not ids:
+        with transaction.atomic():
+            finish({})
     return dict(counts)
+
+
+def remote_providers(tenant_settings: TenantSettings) -> bool:
+    """Whether the tenant's enrichment or verification stage may call a remote
+    provider: a paid provider that is on and has a key, or MX look-ups."""
+    from processing.providers.registry import provider_configs
+
+    kinds = {kind for kind, on in ((ProviderKind.ENRICHMENT, tenant_settings.enrichment_enabled()),
+                                   (ProviderKind.VERIFICATION, tenant_settings.verification_enabled())) if on}
+    if not kinds:
+        return False
+    if ProviderKind.VERIFICATION in kinds and django_settings.VERIFY_MX:
+        return True
+    return any(config.enabled and config.paid and config.kind in kinds and config.api_key()
+               for config in provider_configs())
 
 
 @contextlib.contextmanager
@@ -186,6 +213,11 @@ class _Run:
                 self.stage[lead.id] = stage
             else:
                 self.stage[lead.id] = NEXT_STAGE[lead.status]
+
+    def next_transaction(self) -> None:
+        """Forget what the previous transaction wrote (its events and failures);
+        where each remaining lead stands is kept."""
+        self.failed, self.deferred, self.events, self.transitions = {}, {}, [], []
 
     def at(self, leads: Iterable[Lead], stage: str) -> list[Lead]:
         return [l for l in leads if self.stage.get(l.id) == stage]
@@ -261,14 +293,21 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
     run.passed([l for l in passed if l.id not in run.failed and l.id not in run.deferred], stage)
 
 
-def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str,
-                   lease_holder: str | None) -> Counter:
+def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str, lease_holder: str | None,
+                   remote_providers: bool, finish: Callable[[Counter], None] | None = None) -> Counter:
+    """One chunk: normally one transaction. When a provider stage will call a
+    remote provider, what normalization and deduplication decided is committed
+    first, in a transaction of its own: deduplication holds advisory locks on the
+    chunk's match keys until its transaction ends, and every ingestion into the
+    tenant waits on them, so they must not be held while providers answer
+    (seconds per call, minutes with retries). The leases stay until the second
+    transaction's write. ``finish`` runs in the last transaction, with the counts."""
     with transaction.atomic():
         with _timed("load"):
             leads = load_instances(Lead, ids, skip=UNREAD_BY_LEASE_HOLDER if lease_holder else UNREAD_FIELDS,
                                    where="AND status = ANY(%s)", params=[list(PROCESSABLE_STATUSES)])
         if not leads:
-            return Counter()
+            return _finished(leads, finish)
         run = _Run(leads, actor)
         # What each lead holds now, to write only the columns some stage changed:
         # a lead coming from ingestion is already normalized, and rewriting its
@@ -276,72 +315,100 @@ def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: st
         # Stages assign new values (never mutate a loaded dict or list in place),
         # so identity or equality tells what changed.
         loaded = [_written_values(lead.__dict__) for lead in leads]
+        _settle(run, leads, tenant_settings=tenant_settings, actor=actor)
+        if not (remote_providers and (run.at(leads, ENRICH) or run.at(leads, VERIFY))):
+            _provider_and_score_stages(run, leads, tenant_settings=tenant_settings)
+            _write(run, leads, loaded, lease_holder=lease_holder)
+            return _finished(leads, finish)
+        _write(run, leads, loaded, lease_holder=None)
+    rest = [lead for lead in leads if run.stage.get(lead.id) in (ENRICH, VERIFY, SCORE)]
+    with transaction.atomic():
+        run.next_transaction()
+        loaded = [_written_values(lead.__dict__) for lead in rest]
+        _provider_and_score_stages(run, rest, tenant_settings=tenant_settings)
+        _write(run, rest, loaded, lease_holder=lease_holder)
+        return _finished(leads, finish)
 
-        todo = run.at(leads, NORMALIZE)
-        if todo:
-            with _timed(NORMALIZE):
-                ok, failed = _isolated(
-                    lambda group: _normalize(group, default_region=tenant_settings.default_region), todo)
-            for lead, message in failed:
-                run.fail(lead, NORMALIZE, message)
-            run.passed(ok, NORMALIZE)
 
-        todo = run.at(leads, DEDUPE)
-        if todo:
-            merged_away: list[Lead] = []
+def _finished(leads: list[Lead], finish: Callable[[Counter], None] | None) -> Counter:
+    counts = Counter(lead.status for lead in leads)
+    if finish is not None:
+        finish(counts)
+    return counts
 
-            def dedupe(group):
-                gone, events = dedupe_leads(group, settings=tenant_settings, actor=actor)
-                merged_away.extend(gone)
-                run.events.extend(events)
 
-            with _timed(DEDUPE):
-                ok, failed = _isolated(dedupe, todo)
-            for lead, message in failed:
-                run.fail(lead, DEDUPE, message)
-            gone_ids = {l.id for l in merged_away}
-            for lead in merged_away:
-                run.stage.pop(lead.id, None)
-            run.passed([l for l in ok if l.id not in gone_ids], DEDUPE)
+def _settle(run: _Run, leads: list[Lead], *, tenant_settings: TenantSettings, actor: str) -> None:
+    """The normalize and dedupe stages."""
+    todo = run.at(leads, NORMALIZE)
+    if todo:
+        with _timed(NORMALIZE):
+            ok, failed = _isolated(
+                lambda group: _normalize(group, default_region=tenant_settings.default_region), todo)
+        for lead, message in failed:
+            run.fail(lead, NORMALIZE, message)
+        run.passed(ok, NORMALIZE)
 
-        with _timed(ENRICH):
-            _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
-        with _timed(VERIFY):
-            _provider_stage(run, leads, VERIFY, lambda group: verification.verify_leads(group, settings=tenant_settings))
+    todo = run.at(leads, DEDUPE)
+    if todo:
+        merged_away: list[Lead] = []
 
-        todo = run.at(leads, SCORE)
-        if todo:
-            with _timed(SCORE):
-                ok, failed = _isolated(lambda group: score_leads(group, settings=tenant_settings), todo)
-            for lead, message in failed:
-                run.fail(lead, SCORE, message)
-            run.passed(ok, SCORE)
+        def dedupe(group):
+            gone, events = dedupe_leads(group, settings=tenant_settings, actor=actor)
+            merged_away.extend(gone)
+            run.events.extend(events)
 
-        with _timed("write"):
-            lease = LEASE_FIELDS if lease_holder else []
-            for lead in leads:
-                lead.updated_at = run.now
-                # A lease another worker took meanwhile (ours expired) is written back as read.
-                if lease and lead.claimed_by == lease_holder:
-                    lead.claimed_by, lead.claimed_until = "", None
-            # A lead that failed before it was deduplicated keeps what it had (its new
-            # keys could clash with a survivor's): only its error is written. One that
-            # failed later keeps the stages it passed, so a retry starts where it failed.
-            early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
-            changed = _changed_columns(leads, loaded)
-            # Leads merged away first: the unique email index allows one survivor.
-            # The rest in two statements, so the common update stays narrow (status,
-            # verification, score): leads whose contact data changed (normalized
-            # now, or filled by a merge), then the others.
-            duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
-            rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.id not in early]
-            reshaped = [l for l in rest if changed[l.id] & _CONTACT_COLUMNS]
-            plain = [l for l in rest if not changed[l.id] & _CONTACT_COLUMNS]
-            for group in (duplicates, reshaped, plain):
-                bulk_update_values(Lead, group, _fields(group, changed) + lease)
-            bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS + lease)
-            write_events(run.events, now=run.now, rows=run.transitions)
-    return Counter(lead.status for lead in leads)
+        with _timed(DEDUPE):
+            ok, failed = _isolated(dedupe, todo)
+        for lead, message in failed:
+            run.fail(lead, DEDUPE, message)
+        gone_ids = {l.id for l in merged_away}
+        for lead in merged_away:
+            run.stage.pop(lead.id, None)
+        run.passed([l for l in ok if l.id not in gone_ids], DEDUPE)
+
+
+def _provider_and_score_stages(run: _Run, leads: list[Lead], *, tenant_settings: TenantSettings) -> None:
+    with _timed(ENRICH):
+        _provider_stage(run, leads, ENRICH, lambda group: enrichment.enrich_leads(group, settings=tenant_settings))
+    with _timed(VERIFY):
+        _provider_stage(run, leads, VERIFY, lambda group: verification.verify_leads(group, settings=tenant_settings))
+
+    todo = run.at(leads, SCORE)
+    if todo:
+        with _timed(SCORE):
+            ok, failed = _isolated(lambda group: score_leads(group, settings=tenant_settings), todo)
+        for lead, message in failed:
+            run.fail(lead, SCORE, message)
+        run.passed(ok, SCORE)
+
+
+def _write(run: _Run, leads: list[Lead], loaded: list[tuple], *, lease_holder: str | None) -> None:
+    """Write what the stages changed, and the audit events; with ``lease_holder``,
+    drop that worker's leases on the leads too."""
+    with _timed("write"):
+        lease = LEASE_FIELDS if lease_holder else []
+        for lead in leads:
+            lead.updated_at = run.now
+            # A lease another worker took meanwhile (ours expired) is written back as read.
+            if lease and lead.claimed_by == lease_holder:
+                lead.claimed_by, lead.claimed_until = "", None
+        # A lead that failed before it was deduplicated keeps what it had (its new
+        # keys could clash with a survivor's): only its error is written. One that
+        # failed later keeps the stages it passed, so a retry starts where it failed.
+        early = {pk for pk, lead in run.failed.items() if lead.error_stage in (NORMALIZE, DEDUPE)}
+        changed = _changed_columns(leads, loaded)
+        # Leads merged away first: the unique email index allows one survivor.
+        # The rest in two statements, so the common update stays narrow (status,
+        # verification, score): leads whose contact data changed (normalized
+        # now, or filled by a merge), then the others.
+        duplicates = [l for l in leads if l.status == LeadStatus.DUPLICATE]
+        rest = [l for l in leads if l.status != LeadStatus.DUPLICATE and l.id not in early]
+        reshaped = [l for l in rest if changed[l.id] & _CONTACT_COLUMNS]
+        plain = [l for l in rest if not changed[l.id] & _CONTACT_COLUMNS]
+        for group in (duplicates, reshaped, plain):
+            bulk_update_values(Lead, group, _fields(group, changed) + lease)
+        bulk_update_values(Lead, [run.failed[pk] for pk in early], ERROR_FIELDS + lease)
+        write_events(run.events, now=run.now, rows=run.transitions)
 
 
 def _changed_columns(leads: list[Lead], loaded: list[tuple]) -> dict[int, set[int]]:
