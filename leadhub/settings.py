@@ -226,6 +226,11 @@ Q_CLUSTER = {
     "sync": envbool("Q_SYNC", False),
     "label": "Tasks",
 }
+# A pipeline job none of whose chunks reported for this long is marked "stalled":
+# longer than a chunk can take, broker re-deliveries included.
+JOB_STALL_MINUTES = envint("JOB_STALL_MINUTES", 60)
+if JOB_STALL_MINUTES * 60 <= TASK_RETRY * Q_CLUSTER["max_attempts"]:
+    raise ImproperlyConfigured("JOB_STALL_MINUTES must be longer than TASK_RETRY times the broker's attempts")
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:

@@ -192,17 +192,34 @@ def _job_progress(job_id: int, result: ChunkResult, error: str = "") -> None:
     ``failed`` when any chunk raised, once every chunk has reported."""
     update = dict(
         done=F("done") + result.done, failed=F("failed") + result.failed, skipped=F("skipped") + result.skipped,
-        chunks_finished=F("chunks_finished") + 1, started_at=Coalesce(F("started_at"), Now()),
+        chunks_finished=F("chunks_finished") + 1, started_at=Coalesce(F("started_at"), Now()), progress_at=Now(),
     )
     if error:
         update["error"] = error
     jobs = PipelineJob.objects.filter(pk=job_id)
     jobs.update(**update)
-    jobs.filter(status=PipelineJob.Status.QUEUED).update(status=PipelineJob.Status.RUNNING)
+    jobs.filter(status__in=(PipelineJob.Status.QUEUED, PipelineJob.Status.STALLED)).update(
+        status=PipelineJob.Status.RUNNING)
     jobs.filter(chunks_finished__gte=F("chunks"), status=PipelineJob.Status.RUNNING).update(
         status=Case(When(error="", then=Value(PipelineJob.Status.DONE)), default=Value(PipelineJob.Status.FAILED)),
         finished_at=Now(),
     )
+
+
+def mark_stalled_jobs(*, job_ids: list[int] | None = None) -> int:
+    """Mark ``stalled`` the unfinished jobs (all, or those of ``job_ids``) whose
+    chunks have not all reported and of which none has reported, nor was the job
+    created, in the last JOB_STALL_MINUTES. No chunk runs that long (TASK_TIMEOUT,
+    and the ORM broker's re-deliveries), so the missing ones are lost: a worker
+    was killed or timed out, or the broker lost the task. Their leads' leases
+    expire and the next batch run processes them. Returns how many were marked."""
+    cutoff = timezone.now() - timedelta(minutes=settings.JOB_STALL_MINUTES)
+    jobs = PipelineJob.objects.filter(status__in=(PipelineJob.Status.QUEUED, PipelineJob.Status.RUNNING),
+                                      chunks_finished__lt=F("chunks"))
+    if job_ids is not None:
+        jobs = jobs.filter(pk__in=job_ids)
+    return jobs.alias(last=Coalesce("progress_at", "created_at")).filter(last__lt=cutoff).update(
+        status=PipelineJob.Status.STALLED)
 
 
 @dataclass

@@ -15,10 +15,13 @@ logger = logging.getLogger(__name__)
 
 def run_batch_processing() -> dict[str, int]:
     """Scheduled fan-out: for every active tenant, queue one ``process_chunk``
-    per BATCH_SIZE leads awaiting processing. Returns chunks queued per schema."""
+    per BATCH_SIZE leads awaiting processing (those of lost chunks included),
+    after marking the jobs whose chunks were lost ``stalled``. Returns chunks
+    queued per schema."""
     queued = {}
     for schema in batch.active_schemas():
         with schema_context(schema):
+            batch.mark_stalled_jobs()
             ids = batch.awaiting_lead_ids()
             queued[schema] = batch.queue_chunks(schema=schema, lead_ids=ids) if ids else 0
     logger.info("batch processing queued %s", queued)

@@ -41,7 +41,7 @@ class PipelineJobSerializer(serializers.ModelSerializer):
     class Meta:
         model = PipelineJob
         fields = ["id", "status", "filters", "actor", "queued", "done", "failed", "skipped", "finished",
-                  "error", "created_at", "started_at", "finished_at"]
+                  "error", "created_at", "started_at", "progress_at", "finished_at"]
 
     def get_finished(self, job) -> int:
         return job.done + job.failed + job.skipped

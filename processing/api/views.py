@@ -70,6 +70,7 @@ class JobView(APIView):
     @extend_schema(summary="A pipeline job's progress", tags=["pipeline"],
                    responses={200: PipelineJobSerializer, 404: ErrorSerializer})
     def get(self, request, job_id: int):
+        batch.mark_stalled_jobs(job_ids=[job_id])  # the schedule may not come round for hours
         job = PipelineJob.objects.filter(pk=job_id).first()
         if job is None:
             return not_found()

@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
             name='PipelineJob',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=20)),
+                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed'), ('stalled', 'Stalled')], default='queued', max_length=20)),
                 ('filters', models.JSONField(blank=True, default=dict)),
                 ('actor', models.CharField(blank=True, default='', max_length=150)),
                 ('queued', models.PositiveIntegerField(default=0)),
@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
                 ('error', models.TextField(blank=True, default='')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
+                ('progress_at', models.DateTimeField(blank=True, help_text='when a chunk last reported', null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={

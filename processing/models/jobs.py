@@ -9,6 +9,11 @@ class PipelineJob(models.Model):
     attempt), ``failed`` (ended in ``error``) or ``skipped`` (already taken
     by another worker or no longer awaiting processing). The job is finished
     when the three add up to ``queued``.
+
+    ``stalled``: chunks are missing and none has reported for JOB_STALL_MINUTES
+    (a worker was killed or timed out, or the broker lost the task; their leads
+    go back to the scheduled batch run). A chunk that reports after all puts the
+    job back to ``running``.
     """
 
     class Status(models.TextChoices):
@@ -16,6 +21,7 @@ class PipelineJob(models.Model):
         RUNNING = "running", "Running"
         DONE = "done", "Done"
         FAILED = "failed", "Failed"
+        STALLED = "stalled", "Stalled"
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
     filters = models.JSONField(default=dict, blank=True)
@@ -29,6 +35,7 @@ class PipelineJob(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    progress_at = models.DateTimeField(null=True, blank=True, help_text="when a chunk last reported")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
