@@ -8,11 +8,14 @@ the database has the whole picture.
 import hmac
 import ipaddress
 import logging
+from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Extract
 from django.http import HttpResponse
+from django.utils import timezone
 from django_tenants.utils import get_public_schema_name, schema_context
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, SummaryMetricFamily
@@ -23,6 +26,46 @@ from processing import batch, status
 from processing.models import StageTiming
 
 logger = logging.getLogger(__name__)
+
+
+TRANSITIONS_CACHE_KEY = "metrics:lead-transitions"
+
+
+def transition_counts() -> dict[tuple[str, str], int]:
+    """The current tenant's lead transitions by (from status, to status), from the
+    audit trail, without reading the whole trail at every scrape.
+
+    Events are never changed once written, and the transaction that writes one
+    commits within a task's time limit of the event's ``created_at``. So the events
+    older than that (TASK_TIMEOUT plus a minute) are counted once, and the count is
+    kept in the tenant's cache with the time it reaches; each scrape adds the
+    events that have settled since and reads only the newer ones itself. A
+    transaction that ran longer than the limit would go uncounted; a lost cache
+    entry means one full count again."""
+    horizon = timezone.now() - timedelta(seconds=settings.TASK_TIMEOUT + 60)
+    state = cache.get(TRANSITIONS_CACHE_KEY)
+    since, settled = state if state else (None, {})
+    settled = dict(settled)
+    if since is None or since < horizon:
+        for key, n in _transitions(since, horizon).items():
+            settled[key] = settled.get(key, 0) + n
+        cache.set(TRANSITIONS_CACHE_KEY, (horizon, settled), timeout=None)
+    else:
+        horizon = since
+    counts = dict(settled)
+    for key, n in _transitions(horizon, None).items():
+        counts[key] = counts.get(key, 0) + n
+    return counts
+
+
+def _transitions(since, until) -> dict[tuple[str, str], int]:
+    events = AuditEvent.objects.filter(object_type="lead").exclude(to_status="")
+    if since is not None:
+        events = events.filter(created_at__gte=since)
+    if until is not None:
+        events = events.filter(created_at__lt=until)
+    rows = events.order_by().values_list("from_status", "to_status").annotate(n=Count("*"))
+    return {(from_status, to_status): n for from_status, to_status, n in rows}
 
 
 class LeadHubCollector:
@@ -38,9 +81,7 @@ class LeadHubCollector:
         for schema in batch.active_schemas():
             with schema_context(schema):
                 provider_rows += [(schema, row) for row in status.provider_health() if isinstance(row, dict)]
-                rows = (AuditEvent.objects.filter(object_type="lead").exclude(to_status="").order_by()
-                        .values_list("from_status", "to_status").annotate(n=Count("*")))
-                for from_status, to_status, n in rows:
+                for (from_status, to_status), n in sorted(transition_counts().items()):
                     transitions.add_metric([schema, from_status or "none", to_status], n)
                 for stage, n, seconds in (StageTiming.objects.order_by().values_list("stage")
                                           .annotate(n=Count("*"), seconds=Sum("seconds"))):

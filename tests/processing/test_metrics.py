@@ -29,7 +29,24 @@ def token(settings):
     return "operator-secret-token"
 
 
-def test_metrics_with_token_report_transitions_counts_queue_and_cluster(public_client, token, tenant_a, tenant_b):
+@pytest.fixture
+def no_settled_counts(tenant_a, tenant_b):
+    """The settled counts live in the cache, which a test's rollback does not undo."""
+    from django.core.cache import cache
+
+    from processing.metrics import TRANSITIONS_CACHE_KEY
+
+    def forget():
+        for schema in ("tenant_a", "tenant_b"):
+            with schema_context(schema):
+                cache.delete(TRANSITIONS_CACHE_KEY)
+
+    forget()
+    yield
+    forget()
+
+
+def test_metrics_with_token_report_transitions_counts_queue_and_cluster(public_client, token, no_settled_counts):
     with schema_context("tenant_a"):
         ids = bulk_leads(3)
         bulk_leads(1, prefix="err", status=LeadStatus.ERROR)
@@ -126,3 +143,34 @@ def test_every_metric_the_grafana_dashboard_queries_is_exposed(public_client, to
     queried = {name for panel in dashboard["panels"] for t in panel["targets"]
                for name in re.findall(r"leadhub_[a-z_]+", t["expr"])}
     assert queried and queried <= exposed, queried - exposed
+
+
+def _events(pairs, *, minutes_ago: float) -> None:
+    from django.utils import timezone
+
+    from leads.models import AuditEvent
+
+    made = AuditEvent.objects.bulk_create([
+        AuditEvent(object_type="lead", action="status_changed", actor="pipeline", from_status=f, to_status=t)
+        for f, t in pairs])
+    AuditEvent.objects.filter(pk__in=[e.pk for e in made]).update(
+        created_at=timezone.now() - timezone.timedelta(minutes=minutes_ago))
+
+
+def test_transitions_are_read_once_they_settle_and_then_kept(no_settled_counts, settings):
+    from leads.models import AuditEvent
+    from processing.metrics import transition_counts
+
+    settings.TASK_TIMEOUT = 600  # events older than 11 minutes are settled
+    with schema_context("tenant_a"):
+        _events([("new", "normalized")] * 2, minutes_ago=120)
+        _events([("normalized", "enriched")], minutes_ago=1)
+        assert transition_counts() == {("new", "normalized"): 2, ("normalized", "enriched"): 1}
+
+        # The settled events are not read again (the counter keeps them even once
+        # they are gone); recent ones are read at every scrape.
+        AuditEvent.objects.filter(to_status="normalized").delete()
+        _events([("new", "normalized")], minutes_ago=2)
+        assert transition_counts() == {("new", "normalized"): 3, ("normalized", "enriched"): 1}
+    with schema_context("tenant_b"):
+        assert transition_counts() == {}
