@@ -405,7 +405,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='auditevent',
-            index=django.contrib.postgres.indexes.BrinIndex(fields=['created_at'], name='audit_created_brin'),
+            index=django.contrib.postgres.indexes.BrinIndex(autosummarize=True, fields=['created_at'], name='audit_created_brin'),
         ),
         migrations.AddIndex(
             model_name='auditevent',
