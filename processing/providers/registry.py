@@ -36,11 +36,13 @@ BASE_URL_SETTING = {ProviderName.ZEROBOUNCE: "ZEROBOUNCE_BASE_URL", ProviderName
 # --- Configuration ----------------------------------------------------------------
 def provider_configs(kind: str | None = None) -> list[ProviderConfig]:
     """Every provider's row (created with defaults on first use), in waterfall order."""
-    ProviderConfig.objects.bulk_create(
-        [ProviderConfig(name=name, position=DEFAULT_POSITION[name]) for name in ProviderName.values],
-        ignore_conflicts=True,
-    )
     configs = list(ProviderConfig.objects.order_by("position", "name"))
+    if not {c.name for c in configs} >= set(ProviderName.values):  # an insert only when one is missing
+        ProviderConfig.objects.bulk_create(
+            [ProviderConfig(name=name, position=DEFAULT_POSITION[name]) for name in ProviderName.values],
+            ignore_conflicts=True,
+        )
+        configs = list(ProviderConfig.objects.order_by("position", "name"))
     return [c for c in configs if kind is None or c.kind == kind]
 
 

@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django_tenants.utils import schema_context
 
+from leadhub.crypto import decrypt_secret
 from leads.models import TenantSettings
 from processing.enrichment import enrich_leads
 from processing.models import ProviderConfig, ProviderResult
-from leadhub.crypto import decrypt_secret
 from processing.providers import provider_status
 from processing.providers.registry import provider_configs
 from processing.verification import verify_leads
@@ -182,3 +182,12 @@ def test_provider_status_lists_every_provider_with_its_health(in_tenant_a):
 
 def test_provider_status_is_empty_on_the_public_schema(public_schema):
     assert provider_status() == []
+
+
+def test_provider_rows_are_created_once_then_only_read(tenant_a, django_assert_num_queries):
+    with schema_context("tenant_a"):
+        ProviderConfig.objects.filter(name="clearbit").delete()
+        names = [c.name for c in provider_configs()]
+        assert sorted(names) == ["clearbit", "offline", "zerobounce"]  # the missing one is back
+        with django_assert_num_queries(1):  # every stage of every chunk asks: one read, no insert
+            assert [c.name for c in provider_configs()] == names
