@@ -87,7 +87,7 @@ def enrich_leads(leads: Iterable[Lead], *, settings: TenantSettings, clock: Cloc
     leads = list(leads)
     result = StageResult()
     if not settings.enrichment_enabled():
-        result.passed = leads
+        result.passed, result.note = leads, "enrichment is off"
         return result
 
     now = timezone.now()

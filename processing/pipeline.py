@@ -229,9 +229,9 @@ class _Run:
             lead.status = to_status
             lead.status_changed_at = self.now
 
-    def passed(self, leads: Iterable[Lead], stage: str) -> None:
+    def passed(self, leads: Iterable[Lead], stage: str, note: str = "") -> None:
         following = STAGES[STAGES.index(stage) + 1] if stage != SCORE else None
-        to_status, note = STATUS_AFTER[stage], f"stage {stage}"
+        to_status, note = STATUS_AFTER[stage], f"stage {stage}" + (f": {note}" if note else "")
         for lead in leads:
             if lead.status != to_status:
                 self.transition(lead, to_status, stage=stage, note=note)
@@ -290,7 +290,8 @@ def _provider_stage(run: _Run, leads: list[Lead], stage: str, fn) -> None:
         run.fail(lead, stage, str(message))
     for lead in deferred:
         run.defer(lead)
-    run.passed([l for l in passed if l.id not in run.failed and l.id not in run.deferred], stage)
+    note = next((result.note for result in results if result.note), "")
+    run.passed([l for l in passed if l.id not in run.failed and l.id not in run.deferred], stage, note=note)
 
 
 def _process_chunk(ids: list[int], *, tenant_settings: TenantSettings, actor: str, lease_holder: str | None,

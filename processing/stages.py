@@ -12,8 +12,11 @@ class StageResult:
               (provider queued the request, rate limit, outage); set
               ``lead.next_attempt_at`` to say when
     failed:   (lead, message) pairs that go to ``error`` with this stage's name
+    note:     why the passed leads went on without the stage's work ("enrichment
+              is off"), for their audit events
     """
 
     passed: list = field(default_factory=list)
     deferred: list = field(default_factory=list)
     failed: list = field(default_factory=list)
+    note: str = ""

@@ -40,6 +40,18 @@ def test_disabled_stages_pass_leads_through(in_tenant_a):
     process_leads([lead.pk])
     lead.refresh_from_db()
     assert lead.status == LeadStatus.PENDING_REVIEW and lead.enrichment == {} and lead.verification_status == ""
+    # The history says the lead only passed through: nothing was enriched or verified.
+    notes = list(AuditEvent.objects.filter(lead=lead, action="status_changed").order_by("id")
+                 .values_list("to_status", "note"))
+    assert notes == [("enriched", "stage enrich: enrichment is off"), ("verified", "stage verify: verification is off"),
+                     ("pending_review", "stage score")]
+
+
+def test_a_stage_that_did_its_work_says_only_its_name(in_tenant_a):
+    lead, = _people(1)
+    process_leads([lead.pk])
+    notes = dict(AuditEvent.objects.filter(lead=lead, action="status_changed").values_list("to_status", "note"))
+    assert notes["verified"] == "stage verify"  # the offline verifier ran
 
 
 def test_one_failing_lead_goes_to_error_and_the_rest_go_on(in_tenant_a, monkeypatch):
