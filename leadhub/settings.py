@@ -57,6 +57,8 @@ SHARED_APPS = [
     # Lead list filters (and their form in the browsable API).
     "django_filters",
     "django_q",
+    # Operators sign in to the system API with JWTs too (refresh tokens are blacklisted on rotation).
+    "rest_framework_simplejwt.token_blacklist",
 ]
 TENANT_APPS = [
     "leadhub.apps.LeadHubAdminConfig",

@@ -9,6 +9,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from leads.api.authentication import TenantJWTAuthentication
 from leads.api.settings_views import invalid
 from tenants.models import Domain, GlobalDefaults, Tenant
 from tenants.selectors import tenant_usage
@@ -28,10 +29,11 @@ class IsSystemAdmin(BasePermission):
 
 
 class SystemView(APIView):
-    """Base of the system API: operators sign in with their public-schema session. The tenant
-    authentications (JWT, API key) read tenant tables that the public schema does not have."""
+    """Base of the system API: operators sign in with their public-schema session, or with a
+    JWT from this host's ``auth/login`` (it carries the public schema, so a tenant's token is
+    refused here). API keys belong to tenants: there are none on the public host."""
 
-    authentication_classes = [SessionAuthentication]
+    authentication_classes = [TenantJWTAuthentication, SessionAuthentication]
     permission_classes = [IsSystemAdmin]
 
 

@@ -141,8 +141,68 @@ def test_tenant_credentials_mean_nothing_on_the_public_host(public_client, as_ro
     """An API key or JWT header on the public host is not looked up in tenant tables (no 500)."""
     for header in ("Api-Key abcdefgh.notakey", "Bearer not.a.jwt"):
         response = public_client.get("/api/v1/tenants", HTTP_AUTHORIZATION=header)
-        assert response.status_code == 403
+        assert response.status_code in (401, 403)
     # A tenant admin's session cookie belongs to the tenant's schema, not the public one.
     client = as_role("admin")
     client.defaults["HTTP_HOST"] = "localhost"
-    assert client.get("/api/v1/tenants").status_code == 403
+    assert client.get("/api/v1/tenants").status_code in (401, 403)
+    assert Tenant.objects.get(schema_name="tenant_b").is_active
+
+
+# --- Operators' JWTs --------------------------------------------------------------
+
+def _login(host: str, email: str, password: str):
+    return Client(HTTP_HOST=host).post("/api/v1/auth/login", {"email": email, "password": password},
+                                       content_type="application/json")
+
+
+@pytest.fixture
+def operator_tokens(operator, fresh_throttles):
+    response = _login("localhost", "op@leadhub.test", "pw-op-12345")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_an_operator_scripts_the_system_api_with_a_jwt(operator_tokens):
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {operator_tokens['access']}")
+    assert "tenant_a" in {row["slug"] for row in api.get("/api/v1/tenants").json()}
+    response = api.post("/api/v1/tenants/tenant_b/suspend")
+    assert response.status_code == 200, response.content
+    assert not Tenant.objects.get(schema_name="tenant_b").is_active
+    api.post("/api/v1/tenants/tenant_b/reactivate")
+
+    # Rotation: the new refresh token works once, the old one never again.
+    refresh = Client(HTTP_HOST="localhost").post("/api/v1/auth/refresh", {"refresh": operator_tokens["refresh"]},
+                                                 content_type="application/json")
+    assert refresh.status_code == 200 and refresh.json()["access"]
+    again = Client(HTTP_HOST="localhost").post("/api/v1/auth/refresh", {"refresh": operator_tokens["refresh"]},
+                                               content_type="application/json")
+    assert again.status_code == 401
+
+
+def test_operator_tokens_mean_nothing_on_tenant_hosts(operator_tokens, tenant_a):
+    api = Client(HTTP_HOST="a.localhost", HTTP_AUTHORIZATION=f"Bearer {operator_tokens['access']}")
+    assert api.get("/api/v1/leads").status_code == 401
+    refresh = Client(HTTP_HOST="a.localhost").post("/api/v1/auth/refresh", {"refresh": operator_tokens["refresh"]},
+                                                   content_type="application/json")
+    assert refresh.status_code == 401
+
+
+def test_tenant_tokens_and_users_mean_nothing_to_the_system_api(tenant_a, fresh_throttles, db):
+    tenant_tokens = _login("a.localhost", "admin@a.test", "pw-admin-123")
+    assert tenant_tokens.status_code == 200
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {tenant_tokens.json()['access']}")
+    assert api.get("/api/v1/tenants").status_code == 401
+    # The tenant's admin is no user of the public schema.
+    assert _login("localhost", "admin@a.test", "pw-admin-123").status_code == 401
+
+
+def test_a_public_user_who_is_not_a_superuser_gets_a_token_but_no_system_api(fresh_throttles, db):
+    with schema_context("public"):
+        User.objects.create_user(username="staff@leadhub.test", email="staff@leadhub.test", password="pw-staff-123",
+                                 is_staff=True)
+    tokens = _login("localhost", "staff@leadhub.test", "pw-staff-123")
+    assert tokens.status_code == 200
+    api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
+    assert api.get("/api/v1/tenants").status_code == 403
+    assert api.post("/api/v1/tenants/tenant_a/suspend").status_code == 403
