@@ -3,7 +3,8 @@
 DRF's own exceptions and LeadHub's domain exceptions are turned into HTTP here, in
 one place, so every endpoint answers errors the same way.
 """
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -43,6 +44,12 @@ def error_body(detail: str, errors: dict | None = None, **extra) -> dict:
     return {"detail": str(detail), "errors": flat, **extra}
 
 
+def _form_limit(exc) -> int:
+    if isinstance(exc, TooManyFilesSent):
+        return settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    return settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+
+
 def exception_handler(exc, context):
     if isinstance(exc, ReviewConflict):
         exc = Conflict(str(exc))
@@ -50,6 +57,11 @@ def exception_handler(exc, context):
         exc = QuotaError(str(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
+    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
+        # Django's form parser refuses these before any view code runs; without this
+        # they became its HTML "Bad Request" page instead of the API's error shape.
+        exc = exceptions.ParseError(f"The form has too many {'files' if isinstance(exc, TooManyFilesSent) else 'fields'}:"
+                                    f" at most {_form_limit(exc)} are read.")
     elif isinstance(exc, DjangoValidationError):
         # A service's model-level validation ({field: [messages]}): a 400 like DRF's own.
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)

@@ -3,6 +3,8 @@
 Views only parse, call one service and render; rules live in leads.validators and the
 services, so admin and the API refuse the same input with the same messages.
 """
+from collections.abc import Mapping
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
@@ -35,6 +37,10 @@ def _django_errors(exc: DjangoValidationError) -> dict:
 
 
 def _unknown_fields(data, allowed) -> dict:
+    """Field errors for keys that may not be written; a body that is not an object
+    (a JSON number, list or string) is one error of its own."""
+    if not isinstance(data, Mapping):
+        return {"non_field_errors": ["Expected an object with the fields to change."]}
     return {field: ["unknown or read-only field"] for field in data if field not in allowed}
 
 

@@ -235,6 +235,27 @@ def test_settings_patch_with_broken_bodies(admin_api, accepted, body, content_ty
     assert _settings_row() == before
 
 
+@pytest.mark.parametrize("path", ["/api/v1/settings", "/api/v1/users/{admin}"])
+@pytest.mark.parametrize("body", ["0.0", "[]", '["product_name"]', '"x"', "null"])
+def test_a_patch_body_that_is_not_an_object_is_a_400(admin_api, accepted, path, body):
+    from django.contrib.auth import get_user_model
+
+    with schema_context("tenant_a"):
+        admin_id = get_user_model().objects.get(username="admin@a.test").pk
+    before = _settings_row()
+    response = raw_post(admin_api, path.format(admin=admin_id), body, method="patch")
+    assert_error_shape(response, 400, "non_field_errors")
+    assert _settings_row() == before
+
+
+def test_a_form_with_too_many_fields_is_a_400_in_the_api_error_shape(keyapi_a, accepted, settings):
+    settings.DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
+    body = "&".join(f"ids={i}" for i in range(101))
+    response = raw_post(keyapi_a, "/api/v1/pipeline/process", body, "application/x-www-form-urlencoded")
+    assert response["Content-Type"] == "application/json"
+    assert "at most 100" in assert_error_shape(response, 400)["detail"]
+
+
 def test_settings_patch_stores_an_emoji_product_name(admin_api, accepted):
     assert admin_api.patch("/api/v1/settings", {"product_name": EMOJI}).status_code == 200
     with schema_context("tenant_a"):
