@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from leads.api.authentication import TenantJWTAuthentication
-from leads.api.settings_views import invalid
+from leads.api.settings_views import invalid, unknown_fields
 from tenants.models import Domain, GlobalDefaults, Tenant
 from tenants.selectors import tenant_usage
 from tenants.services import TenantError, tenant_create, tenant_set_active, tenant_update, validate_slug
@@ -113,8 +113,7 @@ class TenantDetailView(SystemView):
 
     def patch(self, request, slug):
         tenant = get_object_or_404(_tenants(), schema_name=slug)
-        allowed = {"name", "plan", "lead_quota"}
-        unknown = {f: ["unknown or read-only field"] for f in request.data if f not in allowed}
+        unknown = unknown_fields(request.data, {"name", "plan", "lead_quota"})
         if unknown:
             return invalid(unknown)
         serializer = TenantSerializer(tenant, data=request.data, partial=True)
@@ -163,8 +162,7 @@ class GlobalDefaultsView(SystemView):
 
     @transaction.atomic
     def patch(self, request):
-        allowed = set(GlobalDefaultsSerializer().fields) - {"updated_at"}
-        unknown = {f: ["unknown or read-only field"] for f in request.data if f not in allowed}
+        unknown = unknown_fields(request.data, set(GlobalDefaultsSerializer().fields) - {"updated_at"})
         if unknown:
             return invalid(unknown)
         defaults = GlobalDefaults.current()

@@ -36,7 +36,7 @@ def _django_errors(exc: DjangoValidationError) -> dict:
     return exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
 
 
-def _unknown_fields(data, allowed) -> dict:
+def unknown_fields(data, allowed) -> dict:
     """Field errors for keys that may not be written; a body that is not an object
     (a JSON number, list or string) is one error of its own."""
     if not isinstance(data, Mapping):
@@ -83,7 +83,7 @@ class SettingsView(APIView):
         return Response(SettingsSerializer(TenantSettings.current()).data)
 
     def patch(self, request):
-        unknown = _unknown_fields(request.data, WRITABLE_SETTINGS)
+        unknown = unknown_fields(request.data, WRITABLE_SETTINGS)
         if unknown:
             return invalid(unknown)
         serializer = SettingsSerializer(TenantSettings.current(), data=request.data, partial=True)
@@ -249,7 +249,7 @@ class UserDetailView(APIView):
                    responses={200: UserSerializer, 409: OpenApiResponse(ErrorSerializer, description=LAST_ADMIN)})
     def patch(self, request, pk):
         user = get_object_or_404(User, pk=pk)
-        unknown = _unknown_fields(request.data, UserUpdateSerializer().fields)
+        unknown = unknown_fields(request.data, UserUpdateSerializer().fields)
         if unknown:
             return invalid(unknown)
         serializer = UserUpdateSerializer(data=request.data)

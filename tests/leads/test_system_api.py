@@ -206,3 +206,12 @@ def test_a_public_user_who_is_not_a_superuser_gets_a_token_but_no_system_api(fre
     api = Client(HTTP_HOST="localhost", HTTP_AUTHORIZATION=f"Bearer {tokens.json()['access']}")
     assert api.get("/api/v1/tenants").status_code == 403
     assert api.post("/api/v1/tenants/tenant_a/suspend").status_code == 403
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tenants/tenant_a", "/api/v1/global-defaults"])
+@pytest.mark.parametrize("body", ["0.0", "[]", '"x"'])
+def test_a_patch_body_that_is_not_an_object_is_a_400(system, path, body):
+    response = system.patch(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json()["errors"]["non_field_errors"]
+    assert Tenant.objects.get(schema_name="tenant_a").name
