@@ -44,12 +44,6 @@ def error_body(detail: str, errors: dict | None = None, **extra) -> dict:
     return {"detail": str(detail), "errors": flat, **extra}
 
 
-def _form_limit(exc) -> int:
-    if isinstance(exc, TooManyFilesSent):
-        return settings.DATA_UPLOAD_MAX_NUMBER_FILES
-    return settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
-
-
 def exception_handler(exc, context):
     if isinstance(exc, ReviewConflict):
         exc = Conflict(str(exc))
@@ -57,11 +51,14 @@ def exception_handler(exc, context):
         exc = QuotaError(str(exc))
     elif isinstance(exc, ObjectDoesNotExist):
         exc = exceptions.NotFound()
-    elif isinstance(exc, (TooManyFieldsSent, TooManyFilesSent)):
-        # Django's form parser refuses these before any view code runs; without this
-        # they became its HTML "Bad Request" page instead of the API's error shape.
-        exc = exceptions.ParseError(f"The form has too many {'files' if isinstance(exc, TooManyFilesSent) else 'fields'}:"
-                                    f" at most {_form_limit(exc)} are read.")
+    elif isinstance(exc, TooManyFieldsSent):
+        # Django's form parser refuses this (and too many files) before any view code
+        # runs; unhandled it became Django's HTML "Bad Request" page, not the API's shape.
+        exc = exceptions.ParseError(
+            f"The form has too many fields: at most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} are read.")
+    elif isinstance(exc, TooManyFilesSent):
+        exc = exceptions.ParseError(
+            f"The form has too many files: at most {settings.DATA_UPLOAD_MAX_NUMBER_FILES} are read.")
     elif isinstance(exc, DjangoValidationError):
         # A service's model-level validation ({field: [messages]}): a 400 like DRF's own.
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
