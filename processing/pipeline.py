@@ -37,6 +37,7 @@ from processing.bulk import AUDIT_COLUMNS, EventRow, bulk_update_values, copy_ro
 from processing.claims import PROCESSABLE_STATUSES
 from processing.deduplication import SURVIVORSHIP_FIELDS, dedupe_incoming, dedupe_leads
 from processing.models.providers import ProviderKind
+from processing.providers.registry import provider_configs
 from processing.scoring import score_leads
 from processing.timing import STAGE_SECONDS, timed as _timed  # noqa: F401 (STAGE_SECONDS is read by benchmarks)
 
@@ -161,8 +162,6 @@ def process_leads(lead_ids: Iterable[int], *, actor: str = "pipeline", lease_hol
 def remote_providers(tenant_settings: TenantSettings) -> bool:
     """Whether the tenant's enrichment or verification stage may call a remote
     provider: a paid provider that is on and has a key, or MX look-ups."""
-    from processing.providers.registry import provider_configs
-
     kinds = {kind for kind, on in ((ProviderKind.ENRICHMENT, tenant_settings.enrichment_enabled()),
                                    (ProviderKind.VERIFICATION, tenant_settings.verification_enabled())) if on}
     if not kinds:
