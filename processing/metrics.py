@@ -45,7 +45,6 @@ def transition_counts() -> dict[tuple[str, str], int]:
     horizon = timezone.now() - timedelta(seconds=settings.TASK_TIMEOUT + 60)
     state = cache.get(TRANSITIONS_CACHE_KEY)
     since, settled = state if state else (None, {})
-    settled = dict(settled)
     if since is None or since < horizon:
         for key, n in _transitions(since, horizon).items():
             settled[key] = settled.get(key, 0) + n

@@ -10,6 +10,11 @@ from leadhub.clients import client_ip
 
 
 class _SettingsRateThrottle(SimpleRateThrottle):
+    def get_ident(self, request):
+        # The address the sign-in page counts by too (DRF's own trusts X-Forwarded-For
+        # unless NUM_PROXIES is set, and reads that setting once per process).
+        return client_ip(request)
+
     def get_rate(self):
         return settings.LEADHUB_THROTTLE_RATES.get(self.scope)
 
@@ -54,7 +59,7 @@ class LoginRateThrottle(_SettingsRateThrottle):
     scope = "login"
 
     def get_cache_key(self, request, view):
-        return f"throttle:{self.scope}:{client_ip(request)}"
+        return f"throttle:{self.scope}:{self.get_ident(request)}"
 
 
 class LoginEmailRateThrottle(_SettingsRateThrottle):
