@@ -12,7 +12,7 @@ from processing import tasks
 from processing.batch import ChunkResult, _job_progress, mark_stalled_jobs
 from processing.models import PipelineJob
 from tests.factories import make_user
-from tests.processing.conftest import bulk_leads
+from tests.processing.conftest import bulk_leads, purge_broker, run_queued_tasks
 
 
 def _job(*, chunks=2, chunks_finished=1, status="running", reported_minutes_ago=None, created_minutes_ago=0):
@@ -65,11 +65,10 @@ def test_a_chunk_reporting_late_puts_a_stalled_job_back_and_finishes_it(tenant_a
         assert (job.status, job.done, job.chunks_finished) == ("done", 20, 2) and job.finished_at is not None
 
 
-def test_the_scheduled_batch_run_marks_stalled_jobs_and_takes_their_leads_in_each_tenant(
-        tenant_a, tenant_b, settings, monkeypatch, django_capture_on_commit_callbacks):
+def test_the_scheduled_batch_run_marks_stalled_jobs_and_processes_their_leads_in_each_tenant(
+        tenant_a, tenant_b, settings, django_capture_on_commit_callbacks):
     settings.JOB_STALL_MINUTES = 60
-    queued = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: queued.append(args))
+    purge_broker()
     with schema_context("tenant_a"):
         lost_a = _job(reported_minutes_ago=61, created_minutes_ago=61)
         # The lost chunk's lead: its lease has expired, so the batch run takes it.
@@ -79,10 +78,15 @@ def test_the_scheduled_batch_run_marks_stalled_jobs_and_takes_their_leads_in_eac
         lost_b = _job(chunks_finished=0, status="queued", created_minutes_ago=61)
         alive_b = _job(reported_minutes_ago=1, created_minutes_ago=61)
     connection.set_schema_to_public()
-    with django_capture_on_commit_callbacks(execute=True):
-        tasks.run_batch_processing()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            tasks.run_batch_processing()
+        run_queued_tasks()  # a worker takes the queued chunks off the broker
+    finally:
+        purge_broker()
     with schema_context("tenant_a"):
         assert _status(lost_a) == "stalled"
+        lead = Lead.objects.get(pk=lead_id)
+        assert (lead.status, lead.claimed_by) == (LeadStatus.PENDING_REVIEW, "")
     with schema_context("tenant_b"):
         assert (_status(lost_b), _status(alive_b)) == ("stalled", "running")
-    assert any(args[0] == "tenant_a" and lead_id in args[1] for args in queued)
